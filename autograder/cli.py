@@ -1,0 +1,104 @@
+"""The ``autograder`` command.
+
+    autograder data [--data-dir DIR]              list the data sets and where they come from
+    autograder data prepare ROOT [--data-dir DIR] write a torchvision-layout copy under ROOT
+    autograder answer-key [ID ...]                compute every analytic answer two ways and compare
+    autograder calibrate ID [--recipe NAME ...]   re-derive thresholds from the reference models
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import datasets
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"folder of IDX data sets laid out like ../shared/data (default: ${datasets.DATA_DIR_ENV})",
+    )
+
+
+def cmd_data(args) -> int:
+    if args.action == "prepare":
+        from .datasets.torchvision_layout import prepare_torchvision_root
+
+        if not args.root:
+            print("autograder data prepare: give the ROOT folder to write into", file=sys.stderr)
+            return 2
+        for copy in prepare_torchvision_root(args.root, args.data_dir):
+            where = copy.folder if copy.folder else "skipped"
+            print(f"{copy.name:14} {where}  {copy.sizes}\n{'':14} {copy.note}")
+        return 0
+    status = 0
+    for name in datasets.DATASETS:
+        try:
+            print(datasets.load_dataset(name, args.data_dir).describe())
+        except datasets.DataNotFound as missing:
+            print(f"{name}: not available\n{missing}")
+            status = 1 if args.strict else status
+    return status
+
+
+def cmd_answer_key(args) -> int:
+    from .render_answer_key import render_analytic_answers
+    from .spec import available_assignments, load_assignment
+
+    ids = args.ids or list(available_assignments())
+    for assignment_id in ids:
+        print(render_analytic_answers(load_assignment(assignment_id)))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .calibration import calibrate
+    from .devices import choose_device
+    from .spec import load_assignment
+
+    assignment = load_assignment(args.id)
+    seeds = tuple(range(args.seeds)) if args.seeds else None
+    calibrate(assignment, data_dir=args.data_dir, device=choose_device(args.device),
+              recipes=args.recipe, seeds=seeds)
+    print(f"wrote {assignment.paths['thresholds']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning coursework.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="list data sets, or prepare a torchvision-layout copy")
+    data.add_argument("action", nargs="?", choices=("list", "prepare"), default="list")
+    data.add_argument("root", nargs="?", help="for 'prepare': the folder to write ROOT/MNIST/raw/... into")
+    data.add_argument("--strict", action="store_true", help="exit 1 if a data set is missing")
+    _add_data_dir(data)
+    data.set_defaults(run=cmd_data)
+
+    key = commands.add_parser("answer-key", help="compute the analytic answers two ways and show them")
+    key.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
+    key.set_defaults(run=cmd_answer_key)
+
+    cal = commands.add_parser("calibrate", help="re-derive an assignment's thresholds")
+    cal.add_argument("id", metavar="ID", help="assignment id, e.g. cpsc663-ex2")
+    cal.add_argument("--recipe", action="append", help="only this recipe (repeatable)")
+    cal.add_argument("--seeds", type=int, help="number of seeds (default: the assignment's)")
+    cal.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    _add_data_dir(cal)
+    cal.set_defaults(run=cmd_calibrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except datasets.DataNotFound as missing:
+        print(f"autograder: {missing}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""An on-disk cache of prepared data sets: plain ``.npy`` arrays (no pickle) and a JSON provenance.
+
+The key is the source's fingerprint (paths, sizes, modification times, package
+versions) plus the version of the split rule, so a changed source or rule is
+never served from a stale entry. Writes go to a temporary folder renamed into
+place, so a crash never leaves half an entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .types import Dataset, Provenance, Split
+
+_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+def cache_root() -> Path:
+    """``$AUTOGRADER_CACHE_DIR``, else ``$XDG_CACHE_HOME/autograder``, else ``~/.cache/autograder``."""
+    if os.environ.get("AUTOGRADER_CACHE_DIR"):
+        return Path(os.environ["AUTOGRADER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "autograder"
+
+
+def _entry(key: str) -> Path:
+    return cache_root() / "datasets" / key
+
+
+def load_cached(key: str) -> Dataset | None:
+    entry = _entry(key)
+    try:
+        meta = json.loads((entry / "meta.json").read_text())
+        arrays = {name: np.load(entry / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
+    except (OSError, ValueError):
+        return None
+    return Dataset(
+        name=meta["name"],
+        train=Split(arrays["train_images"], arrays["train_labels"]),
+        test=Split(arrays["test_images"], arrays["test_labels"]),
+        pixel_max=meta["pixel_max"],
+        provenance=Provenance(**meta["provenance"]),
+    )
+
+
+def store(key: str, dataset: Dataset) -> None:
+    """Write ``dataset`` under ``key``; a cache that cannot be written is skipped silently."""
+    entry = _entry(key)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{key}-"))
+        arrays = {
+            "train_images": dataset.train.images,
+            "train_labels": dataset.train.labels,
+            "test_images": dataset.test.images,
+            "test_labels": dataset.test.labels,
+        }
+        for name, array in arrays.items():
+            np.save(staging / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        meta = {
+            "name": dataset.name,
+            "pixel_max": dataset.pixel_max,
+            "provenance": dataset.provenance.as_dict(),
+        }
+        (staging / "meta.json").write_text(json.dumps(meta, indent=1))
+        try:
+            staging.rename(entry)
+        except OSError:  # another process stored it first
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError:
+        return

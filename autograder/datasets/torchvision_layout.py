@@ -1,0 +1,52 @@
+"""Write a torchvision-layout copy of the data sets, so that unmodified student code calling
+``torchvision.datasets.MNIST(root=ROOT, train=True, download=True)`` runs with no network.
+
+torchvision looks for the decompressed IDX files in ``ROOT/<Class>/raw/`` and
+downloads nothing when they are there. The copy holds the data layer's
+train/test split (for a source with one split, the deterministic split).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import DATASETS
+from .idx import write_idx
+from .loading import load_dataset
+from .types import DataNotFound
+
+
+@dataclass(frozen=True)
+class PreparedCopy:
+    name: str
+    folder: Path | None  # None when the data set could not be found
+    sizes: str
+    note: str  # the data's provenance, or why it was skipped
+
+
+def _write_split(folder: Path, prefix: str, images, labels) -> None:
+    write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels.astype("uint8"))
+
+
+def prepare_torchvision_root(root: str | os.PathLike, data_dir=None, names=None) -> list[PreparedCopy]:
+    """Write ``root/<Class>/raw/*-ubyte`` for every data set torchvision reads (or ``names``)."""
+    prepared = []
+    for spec in DATASETS.values():
+        if spec.torchvision_class is None or (names and spec.name not in names):
+            continue
+        try:
+            dataset = load_dataset(spec.name, data_dir)
+        except DataNotFound as missing:
+            prepared.append(PreparedCopy(spec.name, None, "", str(missing).splitlines()[0]))
+            continue
+        folder = Path(root) / spec.torchvision_class / "raw"
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_split(folder, "train", dataset.train.images, dataset.train.labels)
+        _write_split(folder, "t10k", dataset.test.images, dataset.test.labels)
+        prepared.append(
+            PreparedCopy(spec.name, folder, f"train {len(dataset.train)}, test {len(dataset.test)}", dataset.describe())
+        )
+    return prepared

@@ -1,0 +1,45 @@
+"""Text rendering of an answer key: analytic answers and the reference models' parameter counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .answer_key import analytic_answer, solution_class
+from .layers import describe_layers, parameters_by_formula
+from .spec import Assignment
+
+
+def _format(value) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=8, suppress_small=False, separator=", ")
+    return str(value)
+
+
+def _answer_lines(answer) -> list[str]:
+    items = answer.as_dict() if hasattr(answer, "as_dict") else answer
+    width = max(len(str(k)) for k in items)
+    return [f"    {str(k):{width}} = {_format(v)}".replace("\n", "\n" + " " * (width + 7)) for k, v in items.items()]
+
+
+def model_parameter_counts(assignment: Assignment) -> dict[str, tuple[int, int]]:
+    """Model -> (count from PyTorch, count from the layer formulas)."""
+    counts = {}
+    for name in assignment.models:
+        torch.manual_seed(0)
+        model = solution_class(assignment, name)()
+        counts[name] = (sum(p.numel() for p in model.parameters()), parameters_by_formula(describe_layers(model)))
+    return counts
+
+
+def render_analytic_answers(assignment: Assignment) -> str:
+    lines = [f"{assignment.id}: {assignment.title}", ""]
+    for problem, spec in assignment.analytic.items():
+        lines.append(f"  Problem {problem}: {spec.title}  (computed two ways, they agree)")
+        lines.extend(_answer_lines(analytic_answer(assignment, problem)))
+        lines.append("")
+    lines.append("  Reference models (parameters: PyTorch count / count from the layer formulas)")
+    for name, (by_torch, by_formula) in model_parameter_counts(assignment).items():
+        agree = "agree" if by_torch == by_formula else "DISAGREE"
+        lines.append(f"    {name:9} {by_torch:>9,} / {by_formula:>9,}  {agree}")
+    return "\n".join(lines)

@@ -1,0 +1,129 @@
+"""Assignments described as data: ``reference/<package>/assignment.toml`` read into frozen dataclasses.
+
+The engine knows assignments only through this module; adding one means adding
+a folder under ``reference/`` with its ``assignment.toml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import reference
+
+from .recipes import Recipe
+
+REFERENCE_ROOT = Path(reference.__file__).resolve().parent
+
+
+class SpecError(ValueError):
+    """An assignment.toml that does not say what the engine needs."""
+
+
+@dataclass(frozen=True)
+class AnalyticSpec:
+    problem: str
+    title: str
+    module: str  # a module of the answer key package with an ``answer()`` function
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # the class name students use
+    problem: str
+    files: tuple[str, ...]  # where the class may be defined, in order of preference
+    input_shapes: tuple[tuple[int, ...], ...]  # accepted shapes of one example
+    weights: tuple[str, ...] = ()  # accepted names of the submitted weight file
+    brief: str | None = None  # recipe the grader trains the student's class with
+    trained: str | None = None  # recipe that sets the bar for submitted weights
+    denoise: tuple[str, ...] = ()  # Problem-6.3-style recipes (any one may pass)
+
+    @property
+    def recipe_names(self) -> tuple[str, ...]:
+        return tuple(r for r in (self.brief, self.trained, *self.denoise) if r)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: str
+    root: Path  # the answer key's folder
+    package: str  # its import name, e.g. "reference.cpsc663_ex2"
+    dataset: str
+    calibration_seeds: tuple[int, ...]
+    slack: float
+    min_margin: float
+    paths: dict[str, Path]  # solution, starter, student_handout, written, thresholds
+    analytic: dict[str, AnalyticSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    recipes: dict[str, Recipe] = field(default_factory=dict)
+    course: str = ""
+
+    def recipe(self, name: str) -> Recipe:
+        return self.recipes[name]
+
+
+_PATH_KEYS = ("solution", "starter", "student_handout", "written", "thresholds")
+
+
+def _model(name: str, data: dict) -> ModelSpec:
+    try:
+        return ModelSpec(
+            name=name,
+            problem=str(data["problem"]),
+            files=tuple(data["files"]),
+            input_shapes=tuple(tuple(shape) for shape in data["input_shapes"]),
+            weights=tuple(data.get("weights", ())),
+            brief=data.get("brief"),
+            trained=data.get("trained"),
+            denoise=tuple(data.get("denoise", ())),
+        )
+    except KeyError as missing:
+        raise SpecError(f"model {name}: missing key {missing}") from None
+
+
+def parse_assignment(path: Path) -> Assignment:
+    """Read and validate one ``assignment.toml``."""
+    data = tomllib.loads(path.read_text())
+    root = path.parent
+    recipes = {name: Recipe.from_dict(name, r) for name, r in data.get("recipes", {}).items()}
+    models = {name: _model(name, m) for name, m in data.get("models", {}).items()}
+    for model in models.values():
+        for recipe in model.recipe_names:
+            if recipe not in recipes:
+                raise SpecError(f"{path}: model {model.name} names recipe {recipe!r}, which is not defined")
+    data_section = data.get("data", {})
+    return Assignment(
+        id=data["id"],
+        title=data["title"],
+        course=data.get("course", ""),
+        root=root,
+        package=f"{reference.__name__}.{root.name}",
+        dataset=data_section.get("dataset", ""),
+        calibration_seeds=tuple(data_section.get("calibration_seeds", range(5))),
+        slack=float(data_section.get("slack", 0.5)),
+        min_margin=float(data_section.get("min_margin", 0.15)),
+        paths={key: root / data[key] for key in _PATH_KEYS if key in data},
+        analytic={
+            problem: AnalyticSpec(problem, a["title"], a["module"])
+            for problem, a in data.get("analytic", {}).items()
+        },
+        models=models,
+        recipes=recipes,
+    )
+
+
+def available_assignments() -> dict[str, Path]:
+    """Assignment id -> its assignment.toml, for every answer key under ``reference/``."""
+    found = {}
+    for toml in sorted(REFERENCE_ROOT.glob("*/assignment.toml")):
+        found[tomllib.loads(toml.read_text())["id"]] = toml
+    return found
+
+
+def load_assignment(assignment_id: str) -> Assignment:
+    found = available_assignments()
+    if assignment_id not in found:
+        raise SpecError(f"unknown assignment '{assignment_id}'; known: {', '.join(found) or 'none'}")
+    return parse_assignment(found[assignment_id])

@@ -1,0 +1,1 @@
+"""The answer key: one package per assignment, each describing itself in ``assignment.toml``."""
