@@ -17,6 +17,13 @@ def analytic_answer(assignment: Assignment, problem: str):
     return module.answer()
 
 
+def derivation_checks(assignment: Assignment) -> dict[str, float]:
+    """Largest discrepancy of each numerical check of a written derivation (raises if one fails)."""
+    if not assignment.derivations:
+        return {}
+    return importlib.import_module(f"{assignment.package}.{assignment.derivations}").answer()
+
+
 def load_module_from(path: Path, name: str | None = None):
     """Import the file at ``path`` as a fresh module (its folder first on sys.path while it runs)."""
     name = name or f"_answer_key_{path.parent.name}_{path.stem}"

@@ -70,7 +70,7 @@ def train_and_score(model_cls, recipe: Recipe, data: tasks.TaskData, input_shape
     return SeedResult(seed, tasks.error(recipe, data, outputs), time.perf_counter() - start, log.steps_done)
 
 
-def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivial, dataset, device) -> dict:
+def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivial, comparisons, dataset, device) -> dict:
     errors = [r.error for r in results]
     worst = max(errors)
     best_trivial = min(trivial.values())
@@ -96,6 +96,7 @@ def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivi
         "best": round(tasks.as_metric(recipe, min(errors)), 6),
         "trivial": {name: round(tasks.as_metric(recipe, e), 6) for name, e in trivial.items()},
         "margin": round(margin, 4),
+        "compared_with": {name: round(e, 6) for name, e in comparisons.items()},
         "slack": assignment.slack,
         "budget": recipe.as_dict(),
         "data": {
@@ -124,16 +125,22 @@ def calibrate_recipe(assignment: Assignment, model: str, recipe: Recipe, dataset
         results.append(train_and_score(model_cls, recipe, data, input_shape, device, seed))
         progress(f"  {recipe.name} seed {seed}: {tasks.metric_name(recipe)} "
                  f"{tasks.as_metric(recipe, results[-1].error):.4f} ({results[-1].seconds:.1f} s)")
-    return summarise(assignment, recipe, model, results, tasks.trivial_errors(recipe, data), dataset, device)
+    return summarise(assignment, recipe, model, results, tasks.trivial_errors(recipe, data),
+                     tasks.comparison_errors(recipe, data), dataset, device)
 
 
 def calibrate(assignment: Assignment, *, data_dir=None, device, recipes=None, seeds=None, progress=print) -> dict:
-    """Calibrate ``recipes`` (default: all) and merge them into the thresholds file; return its content."""
+    """Calibrate ``recipes`` (default: all) and merge them into the thresholds file; return its content.
+
+    A recipe whose budget is too short is reported and left out; the others are
+    still written. Raises ``CalibrationError`` at the end if any failed.
+    """
     path = assignment.paths["thresholds"]
     table = json.loads(path.read_text()) if path.is_file() else {}
     table.update({"assignment": assignment.id, "rule": RULE,
                   "command": f"autograder calibrate {assignment.id} [--data-dir DIR] [--recipe NAME]"})
     entries = table.setdefault("recipes", {})
+    failures = []
     for model in assignment.models.values():
         for name in model.recipe_names:
             if recipes and name not in recipes:
@@ -141,8 +148,15 @@ def calibrate(assignment: Assignment, *, data_dir=None, device, recipes=None, se
             recipe = assignment.recipe(name)
             dataset = load_dataset(recipe.dataset, data_dir)
             progress(f"{name} ({model.name}, {recipe.budget()}) on {data_key(dataset)}")
-            entry = calibrate_recipe(assignment, model.name, recipe, dataset, device,
-                                     seeds or assignment.calibration_seeds, progress)
+            try:
+                entry = calibrate_recipe(assignment, model.name, recipe, dataset, device,
+                                         seeds or assignment.calibration_seeds, progress)
+            except CalibrationError as failure:
+                progress(f"  FAILED: {failure}")
+                failures.append(str(failure))
+                continue
             entries.setdefault(name, {})[data_key(dataset)] = entry
             path.write_text(json.dumps(table, indent=1) + "\n")
+    if failures:
+        raise CalibrationError("; ".join(failures))
     return table

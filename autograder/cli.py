@@ -4,6 +4,7 @@
     autograder data prepare ROOT [--data-dir DIR] write a torchvision-layout copy under ROOT
     autograder answer-key [ID ...]                compute every analytic answer two ways and compare
     autograder calibrate ID [--recipe NAME ...]   re-derive thresholds from the reference models
+    autograder starter ID [--check]               write the student starters from the solution
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_starter(args) -> int:
+    from .spec import load_assignment
+    from .starter import stale_starters, write_starters
+
+    assignment = load_assignment(args.id)
+    if args.check:
+        stale = stale_starters(assignment)
+        for path in stale:
+            print(f"out of date: {path} (run: autograder starter {args.id})")
+        return 1 if stale else 0
+    for path in write_starters(assignment):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning coursework.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     _add_data_dir(cal)
     cal.set_defaults(run=cmd_calibrate)
+
+    starter = commands.add_parser("starter", help="write the student starters from the solution")
+    starter.add_argument("id", metavar="ID", help="assignment id")
+    starter.add_argument("--check", action="store_true", help="only report starters that are out of date")
+    starter.set_defaults(run=cmd_starter)
     return parser
 
 

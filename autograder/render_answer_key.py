@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .answer_key import analytic_answer, solution_class
+from .answer_key import analytic_answer, derivation_checks, solution_class
 from .layers import describe_layers, parameters_by_formula
 from .spec import Assignment
 
@@ -37,6 +37,11 @@ def render_analytic_answers(assignment: Assignment) -> str:
     for problem, spec in assignment.analytic.items():
         lines.append(f"  Problem {problem}: {spec.title}  (computed two ways, they agree)")
         lines.extend(_answer_lines(analytic_answer(assignment, problem)))
+        lines.append("")
+    checks = derivation_checks(assignment)
+    if checks:
+        lines.append("  Written derivations, checked numerically (autograd or direct evaluation)")
+        lines.extend(f"    {problem:6} max discrepancy {value:.1e}" for problem, value in checks.items())
         lines.append("")
     lines.append("  Reference models (parameters: PyTorch count / count from the layer formulas)")
     for name, (by_torch, by_formula) in model_parameter_counts(assignment).items():

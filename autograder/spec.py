@@ -6,6 +6,7 @@ a folder under ``reference/`` with its ``assignment.toml``.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,44 @@ class AnalyticSpec:
     module: str  # a module of the answer key package with an ``answer()`` function
 
 
+_LAYER = re.compile(r"^\s*(?P<type>\w+)\s*(?:\((?P<args>.*)\))?\s*$")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One expected layer: its type and the settings that must match (others are free)."""
+
+    type: str
+    settings: dict
+
+    @classmethod
+    def parse(cls, text: str) -> LayerSpec:
+        """``"Conv2d(in_channels=1, kernel_size=3)"`` or ``"ReLU"``."""
+        match = _LAYER.match(text)
+        if not match:
+            raise SpecError(f"cannot read layer {text!r}; write it as Type(key=value, ...)")
+        settings = {}
+        for item in filter(None, (part.strip() for part in (match["args"] or "").split(","))):
+            key, _, value = item.partition("=")
+            if not _:
+                raise SpecError(f"layer {text!r}: {item!r} is not key=value")
+            settings[key.strip()] = _value(value.strip())
+        return cls(match["type"], settings)
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.settings.items())
+        return f"{self.type}({args})" if args else self.type
+
+
+def _value(text: str):
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str  # the class name students use
@@ -38,6 +77,14 @@ class ModelSpec:
     brief: str | None = None  # recipe the grader trains the student's class with
     trained: str | None = None  # recipe that sets the bar for submitted weights
     denoise: tuple[str, ...] = ()  # Problem-6.3-style recipes (any one may pass)
+    outputs: int | None = None  # a classifier's number of scores per example
+    code_size: int | None = None  # an autoencoder's code width
+    first_conv_filters: int | None = None
+    encoder_linear_layers: int | None = None
+    decoder_linear_layers: int | None = None
+    layers: tuple[LayerSpec, ...] = ()  # the layers in the order they run
+    layers_like: str | None = None  # another model whose layer list this one shares
+    skip_connections: bool = False
 
     @property
     def recipe_names(self) -> tuple[str, ...]:
@@ -59,9 +106,14 @@ class Assignment:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     recipes: dict[str, Recipe] = field(default_factory=dict)
     course: str = ""
+    derivations: str | None = None  # a module of the answer key with CHECKS and answer()
 
     def recipe(self, name: str) -> Recipe:
         return self.recipes[name]
+
+    def expected_layers(self, model: str) -> tuple[LayerSpec, ...]:
+        spec = self.models[model]
+        return self.models[spec.layers_like].layers if spec.layers_like else spec.layers
 
 
 _PATH_KEYS = ("solution", "starter", "student_handout", "written", "thresholds")
@@ -78,6 +130,14 @@ def _model(name: str, data: dict) -> ModelSpec:
             brief=data.get("brief"),
             trained=data.get("trained"),
             denoise=tuple(data.get("denoise", ())),
+            outputs=data.get("outputs"),
+            code_size=data.get("code_size"),
+            first_conv_filters=data.get("first_conv_filters"),
+            encoder_linear_layers=data.get("encoder_linear_layers"),
+            decoder_linear_layers=data.get("decoder_linear_layers"),
+            layers=tuple(LayerSpec.parse(layer) for layer in data.get("layers", ())),
+            layers_like=data.get("layers_like"),
+            skip_connections=bool(data.get("skip_connections", False)),
         )
     except KeyError as missing:
         raise SpecError(f"model {name}: missing key {missing}") from None
@@ -90,6 +150,8 @@ def parse_assignment(path: Path) -> Assignment:
     recipes = {name: Recipe.from_dict(name, r) for name, r in data.get("recipes", {}).items()}
     models = {name: _model(name, m) for name, m in data.get("models", {}).items()}
     for model in models.values():
+        if model.layers_like and model.layers_like not in models:
+            raise SpecError(f"{path}: model {model.name} has layers_like {model.layers_like!r}, not a model")
         for recipe in model.recipe_names:
             if recipe not in recipes:
                 raise SpecError(f"{path}: model {model.name} names recipe {recipe!r}, which is not defined")
@@ -98,6 +160,7 @@ def parse_assignment(path: Path) -> Assignment:
         id=data["id"],
         title=data["title"],
         course=data.get("course", ""),
+        derivations=data.get("derivations"),
         root=root,
         package=f"{reference.__name__}.{root.name}",
         dataset=data_section.get("dataset", ""),

@@ -34,11 +34,15 @@ def _entry(key: str) -> Path:
 
 
 def load_cached(key: str) -> Dataset | None:
+    """The cached data set, or None; an entry that cannot be read is removed so it is rebuilt."""
     entry = _entry(key)
+    if not entry.is_dir():
+        return None
     try:
         meta = json.loads((entry / "meta.json").read_text())
         arrays = {name: np.load(entry / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError):
+        shutil.rmtree(entry, ignore_errors=True)
         return None
     return Dataset(
         name=meta["name"],

