@@ -70,7 +70,9 @@ def train_and_score(model_cls, recipe: Recipe, data: tasks.TaskData, input_shape
     return SeedResult(seed, tasks.error(recipe, data, outputs), time.perf_counter() - start, log.steps_done)
 
 
-def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivial, comparisons, dataset, device) -> dict:
+def summarise(
+    assignment: Assignment, recipe: Recipe, model: str, results, trivial, comparisons, dataset, device
+) -> dict:
     errors = [r.error for r in results]
     worst = max(errors)
     best_trivial = min(trivial.values())
@@ -116,7 +118,9 @@ def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivi
     }
 
 
-def calibrate_recipe(assignment: Assignment, model: str, recipe: Recipe, dataset: Dataset, device, seeds, progress=print) -> dict:
+def calibrate_recipe(
+    assignment: Assignment, model: str, recipe: Recipe, dataset: Dataset, device, seeds, progress=print
+) -> dict:
     model_cls = solution_class(assignment, model)
     input_shape = assignment.models[model].input_shapes[0]
     data = tasks.task_data(recipe, dataset)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from autograder.calibration import CalibrationError, SeedResult, summarise
 from autograder.datasets import Dataset, Provenance, Split
 from autograder.recipes import Recipe
 from autograder.thresholds import MissingThreshold, threshold_for
-
-import numpy as np
 
 DATASET = Dataset(
     "mnist", Split(np.zeros((10, 2, 2), np.uint8), np.zeros(10, np.int64)),
@@ -41,7 +40,7 @@ def test_classifier_thresholds_are_accuracies(cpsc663):
 
 
 def test_a_budget_that_does_not_clearly_beat_the_trivial_answer_is_refused(cpsc663):
-    with pytest.raises(CalibrationError, match=r"removes only 7% of the trivial answer's 0.0700 .* lengthen the budget"):
+    with pytest.raises(CalibrationError, match=r"removes only 7% of the trivial answer's 0.0700 .* lengthen"):
         summarise(cpsc663, recipe(), "AE", results(0.05, 0.065), {"mean": 0.07}, {}, DATASET, "cpu")
 
 

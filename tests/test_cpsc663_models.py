@@ -72,18 +72,18 @@ def test_code_is_two_dimensional_and_forward_is_decoder_of_encoder(models, name,
 def test_ae_has_four_linear_layers_each_side_and_no_nonlinearity_at_the_code(models, cpsc663):
     spec = cpsc663.models["AE"]
     encoder, decoder = leaves(models["AE"].encoder), leaves(models["AE"].decoder)
-    assert [l["type"] for l in encoder].count("Linear") == spec.encoder_linear_layers == 4
-    assert [l["type"] for l in decoder].count("Linear") == spec.decoder_linear_layers == 4
+    assert [layer["type"] for layer in encoder].count("Linear") == spec.encoder_linear_layers == 4
+    assert [layer["type"] for layer in decoder].count("Linear") == spec.decoder_linear_layers == 4
     assert encoder[-1]["type"] == "Linear" and encoder[-1]["settings"]["out_features"] == 2
     assert decoder[0]["type"] == "Linear" and decoder[0]["settings"]["in_features"] == 2
-    assert [l["type"] for l in encoder] == ["Linear", "ReLU"] * 3 + ["Linear"]
+    assert [layer["type"] for layer in encoder] == ["Linear", "ReLU"] * 3 + ["Linear"]
 
 
 def test_cae_layers_are_the_handouts_list_in_order(models, cpsc663):
-    layers = [l for l in leaves(models["CAE"]) if l["type"] not in ("Flatten", "Unflatten")]
+    layers = [layer for layer in leaves(models["CAE"]) if layer["type"] not in ("Flatten", "Unflatten")]
     expected = cpsc663.expected_layers("CAE")
     assert len(layers) == len(expected) == 19
-    for layer, want in zip(layers, expected):
+    for layer, want in zip(layers, expected, strict=True):
         assert matches(layer, want), f"{layer} is not {want}"
     assert expected[-1].type == "Sigmoid"
 
@@ -93,7 +93,7 @@ def test_cae_skip_has_the_cae_layers_with_weights(models, cpsc663):
     weighted = [w for w in cpsc663.expected_layers("CAE_skip") if w.type not in ("ReLU", "Sigmoid")]
     layers = leaves(models["CAE_skip"])
     assert len(layers) == len(weighted)
-    for layer, want in zip(layers, weighted):
+    for layer, want in zip(layers, weighted, strict=True):
         assert matches(layer, want), f"{layer} is not {want}"
 
 

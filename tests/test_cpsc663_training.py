@@ -75,5 +75,6 @@ def test_every_recipe_is_calibrated_with_a_clear_margin_and_full_provenance(data
             assert calibrated == budget, f"{name}: the recipe changed since calibration; recalibrate"
             assert {"device", "torch", "numpy", "python"} <= set(entry["environment"])
             assert {"source", "location", "original", "split"} <= set(entry["data"])
-            best_trivial = min(entry["trivial"].values()) if entry["pass_if"] == "at most" else max(entry["trivial"].values())
+            pick = min if entry["pass_if"] == "at most" else max
+            best_trivial = pick(entry["trivial"].values())
             assert threshold.passes(entry["worst"]) and not threshold.passes(best_trivial)

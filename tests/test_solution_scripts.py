@@ -29,7 +29,11 @@ def run_script(path, cwd, *args):
 @pytest.mark.parametrize(
     "script, args, outputs",
     [
-        ("prob4_CNN.py", ["--epochs", "1", "--n-test", "500"], ["prob4_CNN.png", "prob4_confusion_matrix.png", "mnist_cnn.pt"]),
+        (
+            "prob4_CNN.py",
+            ["--epochs", "1", "--n-test", "500"],
+            ["prob4_CNN.png", "prob4_confusion_matrix.png", "mnist_cnn.pt"],
+        ),
         ("prob5_AE.py", ["--epochs", "1"], ["mnist_ae.pt"]),
         ("prob6_CAE.py", ["--epochs", "1", "--model", "skip"], ["mnist-cae-skip.pt"]),
         ("prob6_CAE.py", ["--epochs", "1", "--model", "cae", "--noise-std", "0.3"], ["mnist_cae-denoise.pt"]),

@@ -17,7 +17,7 @@ CODE_SIZE = 2
 def linear_stack(sizes):
     """Linear layers of the given sizes with a ReLU between each two, none before or after."""
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
         if i > 0:
             layers.append(nn.ReLU())
         layers.append(nn.Linear(n_in, n_out))
