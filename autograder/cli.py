@@ -1,5 +1,7 @@
 """The ``autograder`` command.
 
+    autograder grade PATH... [--results F] [--junit F] [--out DIR]   grade submissions
+    autograder check [PATH]                       a student's check of their own folder (public checks)
     autograder data [--data-dir DIR]              list the data sets and where they come from
     autograder data prepare ROOT [--data-dir DIR] write a torchvision-layout copy under ROOT
     autograder answer-key [ID ...]                compute every analytic answer two ways and compare
@@ -82,6 +84,29 @@ def cmd_starter(args) -> int:
     return 0
 
 
+def _grade_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assignment", metavar="ID", help="assignment id (default: recognised from the files)")
+    parser.add_argument("--device", default="auto", help="auto (a CUDA GPU if present), cpu or cuda")
+    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only the checks matching this pytest -k expression")
+    _add_data_dir(parser)
+
+
+def cmd_grade(args) -> int:
+    from .grading.batch import grade_paths
+
+    return grade_paths(args)
+
+
+def cmd_check(args) -> int:
+    from .grading.runner import grade
+    from .report.terminal import render_submission
+
+    result = grade(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
+                   public_only=True, keyword=args.keyword)
+    print(render_submission(result))
+    return 0 if not result.error else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning coursework.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--strict", action="store_true", help="exit 1 if a data set is missing")
     _add_data_dir(data)
     data.set_defaults(run=cmd_data)
+
+    grade = commands.add_parser("grade", help="grade one submission, or a folder of many")
+    grade.add_argument("paths", nargs="+", metavar="PATH",
+                       help="a submission (folder or .zip), or a folder holding one per subfolder or zip")
+    grade.add_argument("--results", metavar="FILE", help="one submission: write Gradescope's results.json here")
+    grade.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    grade.add_argument("--out", metavar="DIR", help="many submissions: write gradebook.csv and one results "
+                                                    "file per submission here (default: ./autograder-results)")
+    _grade_options(grade)
+    grade.set_defaults(run=cmd_grade)
+
+    check = commands.add_parser("check", help="check your own work before you submit (public checks only)")
+    check.add_argument("path", nargs="?", default=".", help="your folder (default: the current one)")
+    _grade_options(check)
+    check.set_defaults(run=cmd_check)
 
     key = commands.add_parser("answer-key", help="compute the analytic answers two ways and show them")
     key.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")

@@ -68,6 +68,29 @@ def _value(text: str):
 
 
 @dataclass(frozen=True)
+class FileSpec:
+    name: str
+    problem: str
+    points: dict[str, float]  # check name ("present", "imports") -> points
+
+
+@dataclass(frozen=True)
+class AnswerSpec:
+    variable: str  # the name students use in the answers file
+    problem: str  # an analytic problem of the answer key
+    key: str  # the entry of that problem's answer()
+    points: float
+
+
+@dataclass(frozen=True)
+class AnswersSpec:
+    file: str
+    tolerance: float
+    visibility: str
+    variables: dict[str, AnswerSpec]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str  # the class name students use
     problem: str
@@ -85,6 +108,7 @@ class ModelSpec:
     layers: tuple[LayerSpec, ...] = ()  # the layers in the order they run
     layers_like: str | None = None  # another model whose layer list this one shares
     skip_connections: bool = False
+    points: dict[str, float] = field(default_factory=dict)  # check name -> points: the checks to run
 
     @property
     def recipe_names(self) -> tuple[str, ...]:
@@ -107,6 +131,8 @@ class Assignment:
     recipes: dict[str, Recipe] = field(default_factory=dict)
     course: str = ""
     derivations: str | None = None  # a module of the answer key with CHECKS and answer()
+    files: tuple[FileSpec, ...] = ()
+    answers: AnswersSpec | None = None
 
     def recipe(self, name: str) -> Recipe:
         return self.recipes[name]
@@ -138,9 +164,20 @@ def _model(name: str, data: dict) -> ModelSpec:
             layers=tuple(LayerSpec.parse(layer) for layer in data.get("layers", ())),
             layers_like=data.get("layers_like"),
             skip_connections=bool(data.get("skip_connections", False)),
+            points=dict(data.get("points", {})),
         )
     except KeyError as missing:
         raise SpecError(f"model {name}: missing key {missing}") from None
+
+
+def _answers(data: dict | None) -> AnswersSpec | None:
+    if not data:
+        return None
+    variables = {
+        name: AnswerSpec(name, str(v["problem"]), v.get("key", name), float(v.get("points", 1)))
+        for name, v in data.get("variables", {}).items()
+    }
+    return AnswersSpec(data["file"], float(data.get("tolerance", 1e-4)), data.get("visibility", "visible"), variables)
 
 
 def parse_assignment(path: Path) -> Assignment:
@@ -174,6 +211,9 @@ def parse_assignment(path: Path) -> Assignment:
         },
         models=models,
         recipes=recipes,
+        files=tuple(FileSpec(name, str(f.get("problem", "")), dict(f.get("points", {})))
+                    for name, f in data.get("files", {}).items()),
+        answers=_answers(data.get("answers")),
     )
 
 

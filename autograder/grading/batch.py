@@ -1,0 +1,70 @@
+"""`autograder grade PATH...`: find the submissions, grade each, write the reports, print the table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..report.gradebook import write_gradebook
+from ..report.gradescope import write_gradescope
+from ..report.junit import write_junit
+from ..report.terminal import render_submission, render_table
+from ..submission import CLUTTER, STUDENT_SUFFIXES
+from .runner import grade
+
+
+def looks_like_one_submission(folder: Path) -> bool:
+    """A folder with student files at its top (or in one wrapping folder) is one submission."""
+    children = [c for c in folder.iterdir() if c.name not in CLUTTER and not c.name.startswith(".")]
+    if any(c.is_file() and c.suffix in STUDENT_SUFFIXES - {".zip"} for c in children):
+        return True
+    dirs = [c for c in children if c.is_dir()]
+    return len(children) == 1 and len(dirs) == 1 and looks_like_one_submission(dirs[0])
+
+
+def expand(paths: list[str]) -> list[Path]:
+    found = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir() and not looks_like_one_submission(path):
+            found.extend(sorted(c for c in path.iterdir() if not c.name.startswith(".") and c.name not in CLUTTER
+                                and (c.is_dir() or c.suffix.lower() == ".zip")))
+        else:
+            found.append(path)
+    return found
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    if total < 2:
+        return
+    bar = "#" * round(30 * done / total)
+    end = "\n" if done == total or not sys.stderr.isatty() else ""
+    print(f"\r[{bar:<30}] {done}/{total} {name[:40]:<40}", end=end, file=sys.stderr, flush=True)
+
+
+def grade_paths(args) -> int:
+    submissions = expand(args.paths)
+    if not submissions:
+        print("autograder grade: no submissions found in " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    results = []
+    for index, path in enumerate(submissions):
+        _progress(index, len(submissions), path.name)
+        results.append(grade(path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
+                             keyword=args.keyword))
+        _progress(index + 1, len(submissions), path.name)
+    if len(results) == 1:
+        print(render_submission(results[0]))
+        if args.results:
+            write_gradescope(results[0], args.results)
+    else:
+        out = Path(args.out or "autograder-results")
+        out.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            write_gradescope(result, out / f"{result.submission}.json")
+        write_gradebook(results, out / "gradebook.csv")
+        print(render_table(results))
+        print(f"gradebook: {out / 'gradebook.csv'}; one results file per submission in {out}/")
+    if args.junit:
+        write_junit(results, args.junit)
+    return 0

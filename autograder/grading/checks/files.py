@@ -1,0 +1,38 @@
+"""Checks on the files themselves: present under the right name, and importable."""
+
+from __future__ import annotations
+
+from ...results import Verdict
+from ..context import CheckFailed, GradingContext, student_traceback
+
+
+def _near_misses(ctx: GradingContext, file: str) -> list[str]:
+    """Files the student may have meant: same name in another case or folder."""
+    wanted = file.lower().replace("-", "_")
+    return [f for f in ctx.submission.files() if f.split("/")[-1].lower().replace("-", "_") == wanted]
+
+
+def check_file_present(ctx: GradingContext, file: str) -> Verdict:
+    if ctx.submission.has(file):
+        return Verdict(True, f"{file} is present")
+    hint = ""
+    misses = _near_misses(ctx, file)
+    if misses:
+        hint = f" Found {', '.join(misses)}: rename it to {file} and put it at the top level."
+    return Verdict(False, f"{file} is missing from the submission; upload it at the top level, named exactly "
+                          f"{file}.{hint}")
+
+
+def check_module_imports(ctx: GradingContext, file: str) -> Verdict:
+    if not ctx.submission.has(file):
+        raise CheckFailed(f"not checked: {file} is missing")
+    if ctx.scratch_path(file).stat().st_size == 0:
+        return Verdict(False, f"{file} is empty")
+    outcome = ctx.import_file(file)
+    if outcome.get("error"):
+        kept = ", ".join(n for n in outcome.get("modules", [])) or "nothing"
+        return Verdict(False, f"importing {file} raised {student_traceback(outcome['error'])}; "
+                              f"the grader kept what was defined before that point ({kept})")
+    if outcome.get("stopped"):
+        return Verdict(True, f"{file} imports; {ctx.describe_stop(outcome['stopped'])}")
+    return Verdict(True, f"{file} imports cleanly")

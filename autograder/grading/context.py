@@ -1,0 +1,226 @@
+"""Everything one submission's checks share: the submission, the answer key, the worker, the data.
+
+Worker calls are made lazily and remembered, so each check reads as if it
+were alone (``pytest -k`` one check and it still works) while the whole run
+imports each file once and builds each model a handful of times. Whatever the
+student's code does wrong comes back as ``CheckFailed`` with a message for the
+student; the grader's own faults are never dressed up as the student's.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import tasks
+from ..answer_key import load_thresholds
+from ..datasets import Dataset, load_dataset
+from ..spec import Assignment, ModelSpec
+from ..submission import Submission
+from ..thresholds import Threshold, threshold_for
+from ..worker.client import Worker, WorkerFailure
+
+TIMEOUT_IMPORT = 90
+TIMEOUT_CALL = 30
+TIMEOUT_TRAIN_BASE = 60
+TIMEOUT_TRAIN_PER_STEP = 0.25
+
+
+class CheckFailed(Exception):
+    """The check cannot pass; the message is for the student."""
+
+
+def student_traceback(info: dict) -> str:
+    """``error`` info from the worker as a short message naming the student's own lines."""
+    text = f"{info.get('type', 'Error')}: {info.get('message', '')}".rstrip(": ")
+    frames = info.get("frames") or []
+    if frames:
+        last = frames[-1]
+        text += f" (in {last['file']}, line {last['line']}, in {last['function']}: {last['code']})"
+    return text
+
+
+@dataclass
+class ModelProbe:
+    """What the worker told us about a student's model class."""
+
+    ref: dict
+    describe: dict
+    input_shape: tuple[int, ...] | None = None
+    accepted_shapes: dict = field(default_factory=dict)  # shape -> output shape, or an error text
+
+
+class GradingContext:
+    def __init__(self, assignment: Assignment, submission: Submission, worker: Worker, *,
+                 data_dir=None, device: str = "cpu"):
+        self.assignment = assignment
+        self.submission = submission
+        self.worker = worker
+        self.data_dir = data_dir
+        self.device = device
+        self.notes: list[str] = []
+        self._imports: dict[str, dict] = {}
+        self._probes: dict[str, ModelProbe | CheckFailed] = {}
+        self._hung: dict[str, str] = {}  # model -> why it is not run again
+        self.cache: dict = {}  # checks' shared results (traces, weights, training), failures included
+        self.stage_seconds: dict[str, float] = {}
+
+    # ------------------------------------------------------------ the worker
+
+    def call(self, op: str, what: str, timeout: float = TIMEOUT_CALL, arrays=None, **fields):
+        """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running."""
+        try:
+            header, out = self.worker.call(op, what, timeout, arrays=arrays, **fields)
+        except WorkerFailure as failure:
+            raise CheckFailed(failure.message) from None
+        if not header.get("ok"):
+            failure = header.get("failure")
+            if failure == "student":
+                raise CheckFailed(f"{header.get('where', what)} raised {student_traceback(header)}")
+            if failure == "missing":
+                raise CheckFailed(header.get("message", "not found"))
+            raise RuntimeError(f"worker: {header.get('message', header)}")  # the grader's own fault
+        return header, out
+
+    # ------------------------------------------------------------ files and modules
+
+    def import_file(self, file: str) -> dict:
+        """The worker's account of importing ``file`` (cached). Raises CheckFailed if it is absent."""
+        if not self.submission.has(file):
+            raise CheckFailed(f"{file} is missing from the submission")
+        if file not in self._imports:
+            started = time.monotonic()
+            header, _ = self.call("import", f"importing {file}", TIMEOUT_IMPORT, file=file)
+            self._imports[file] = header
+            self.add_time("import", started)
+            if header.get("stopped"):
+                self.notes.append(f"{file}: {self.describe_stop(header['stopped'])}")
+        return self._imports[file]
+
+    @staticmethod
+    def describe_stop(stopped: dict) -> str:
+        frames = stopped.get("frames") or []
+        where = f" at line {frames[0]['line']} ({frames[0]['code']})" if frames else ""
+        advice = {
+            "training": "; put the training under `if __name__ == \"__main__\":` so that importing the file "
+                        "only defines your classes",
+            "timeout": "; move long-running code under `if __name__ == \"__main__\":`",
+            "exit": "; a file should not exit when it is imported",
+        }.get(stopped.get("reason"), "")
+        return f"{stopped['detail']}{where}. Everything defined above that point was graded{advice}."
+
+    def defining_file(self, model: ModelSpec) -> str:
+        """The first of the model's files that defines its class; CheckFailed naming what is wrong."""
+        problems = []
+        for file in model.files:
+            if not self.submission.has(file):
+                continue
+            outcome = self.import_file(file)
+            if model.name in outcome.get("modules", []):
+                return file
+            if outcome.get("error") and not outcome.get("names"):
+                problems.append(f"{file} could not be imported: {student_traceback(outcome['error'])}")
+            elif outcome.get("error"):
+                problems.append(f"{file} stopped with {student_traceback(outcome['error'])} before "
+                                f"defining {model.name}")
+            elif self.submission.root.joinpath(file).stat().st_size == 0:
+                problems.append(f"{file} is empty")
+            else:
+                problems.append(f"{file} defines no class {model.name} (it defines: "
+                                f"{', '.join(outcome.get('modules', [])) or 'no nn.Module classes'})")
+        if not problems:
+            names = " or ".join(model.files)
+            raise CheckFailed(f"{names} is missing from the submission, so {model.name} could not be graded")
+        raise CheckFailed("; ".join(problems))
+
+    # ------------------------------------------------------------ models
+
+    def probe(self, model: ModelSpec) -> ModelProbe:
+        """Build the student's class once and find which input shapes it takes (cached, failures too)."""
+        cached = self._probes.get(model.name)
+        if isinstance(cached, CheckFailed):
+            raise cached
+        if cached is not None:
+            return cached
+        try:
+            probe = self._probe(model)
+        except CheckFailed as failure:
+            self._probes[model.name] = failure
+            raise
+        self._probes[model.name] = probe
+        return probe
+
+    def _probe(self, model: ModelSpec) -> ModelProbe:
+        ref = {"file": self.defining_file(model), "class": model.name, "seed": 0}
+        describe, _ = self.call("describe", f"building {model.name}()", ref=ref, model=ref)
+        probe = ModelProbe(ref=ref, describe=describe)
+        rng = np.random.default_rng(0)
+        for shape in model.input_shapes:
+            x = rng.random((2, *shape), dtype=np.float32)
+            try:
+                header, out = self.call("forward", f"running {model.name}.forward", arrays={"in0": x}, model=ref)
+            except CheckFailed as failure:
+                probe.accepted_shapes[tuple(shape)] = str(failure)
+                if "did not finish within" in str(failure):
+                    self._hung[model.name] = f"{model.name}.forward did not return within {TIMEOUT_CALL} s"
+                    break
+                continue
+            probe.accepted_shapes[tuple(shape)] = list(out["out0"].shape) if out else f"returned {header['kind']}"
+            if out and probe.input_shape is None:
+                probe.input_shape = tuple(shape)
+        return probe
+
+    def usable_input_shape(self, model: ModelSpec) -> tuple[int, ...]:
+        probe = self.probe(model)
+        if model.name in self._hung:
+            raise CheckFailed(f"not run: {self._hung[model.name]} earlier")
+        if probe.input_shape is None:
+            tried = "; ".join(f"input {tuple(s)}: {r}" for s, r in probe.accepted_shapes.items())
+            raise CheckFailed(f"{model.name}.forward failed for every input shape the handout allows ({tried})")
+        return probe.input_shape
+
+    def real_images(self, n: int, recipe_name: str | None = None) -> np.ndarray:
+        """``n`` held-out images, float32 (n, 1, 28, 28) in [0, 1]."""
+        recipe = self.assignment.recipe(recipe_name or next(iter(self.assignment.recipes)))
+        return self.task_data(recipe.name).eval_inputs[:n].numpy()
+
+    def as_input(self, images: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.ascontiguousarray(images.reshape(len(images), *shape))
+
+    # ------------------------------------------------------------ data and thresholds
+
+    @functools.cache
+    def dataset(self, name: str) -> Dataset:
+        return load_dataset(name, self.data_dir)
+
+    @functools.cache
+    def task_data(self, recipe_name: str) -> tasks.TaskData:
+        recipe = self.assignment.recipe(recipe_name)
+        return tasks.task_data(recipe, self.dataset(recipe.dataset))
+
+    @functools.cache
+    def threshold(self, recipe_name: str) -> Threshold:
+        recipe = self.assignment.recipe(recipe_name)
+        found = threshold_for(load_thresholds(self.assignment), recipe_name, self.dataset(recipe.dataset))
+        if not found.same_data:
+            self.notes.append(f"the threshold of {recipe_name} was calibrated on other data ({found.data_key}); "
+                              "the most lenient calibrated value is used")
+        return found
+
+    def train_timeout(self, recipe_name: str) -> float:
+        return TIMEOUT_TRAIN_BASE + TIMEOUT_TRAIN_PER_STEP * self.assignment.recipe(recipe_name).steps
+
+    def calibration(self, recipe_name: str) -> dict:
+        """The calibration entry behind the threshold in use (values over seeds, trivial answers)."""
+        threshold = self.threshold(recipe_name)
+        return load_thresholds(self.assignment)["recipes"][recipe_name][threshold.data_key]
+
+    def add_time(self, stage: str, started: float) -> None:
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.monotonic() - started
+
+    def scratch_path(self, name: str) -> Path:
+        return self.submission.root / name

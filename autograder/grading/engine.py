@@ -1,0 +1,107 @@
+"""Grading one submission: open it, start its worker, run the planned checks, collect the results."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ..devices import choose_device
+from ..results import CheckResult, SubmissionResult, Verdict
+from ..spec import Assignment, available_assignments, load_assignment, parse_assignment
+from ..submission import Submission, SubmissionError, open_submission
+from ..worker.client import Worker, WorkerSettings
+from .context import CheckFailed, GradingContext
+from .plan import CheckCase, plan_checks
+
+
+def recognise_assignment(submission: Submission) -> str:
+    """The assignment whose expected files the submission holds most of."""
+    scores = {}
+    for assignment_id, toml in available_assignments().items():
+        assignment = parse_assignment(toml)
+        names = {f.name for f in assignment.files}
+        for model in assignment.models.values():
+            names.update(model.files)
+            names.update(model.weights)
+        scores[assignment_id] = sum(submission.has(name) for name in names)
+    best = max(scores.values(), default=0)
+    winners = [a for a, score in scores.items() if score == best]
+    if best == 0:
+        raise SubmissionError("none of the expected files of any known assignment is in the submission "
+                              f"(known: {', '.join(scores)}); pass --assignment ID")
+    if len(winners) > 1:
+        raise SubmissionError(f"the files fit several assignments ({', '.join(winners)}); pass --assignment ID")
+    return winners[0]
+
+
+_prepared_roots: dict = {}
+
+
+def torchvision_root(data_dir) -> str:
+    """A torchvision-layout copy of the data, made once per process and data directory."""
+    key = str(data_dir)
+    if key not in _prepared_roots:
+        from ..datasets.torchvision_layout import prepare_torchvision_root
+
+        root = Path(tempfile.mkdtemp(prefix="autograder-torchvision-"))
+        prepare_torchvision_root(root, data_dir)
+        _prepared_roots[key] = root
+    return str(_prepared_roots[key])
+
+
+def run_check(ctx: GradingContext, case: CheckCase) -> CheckResult:
+    started = time.monotonic()
+    try:
+        verdict = case.run(ctx)
+    except CheckFailed as failure:
+        verdict = Verdict(False, str(failure))
+    seconds = time.monotonic() - started
+    ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
+    return CheckResult(
+        check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,
+        points=case.points if verdict.passed else 0.0, passed=verdict.passed, feedback=verdict.feedback,
+        visibility=case.visibility, stage=case.stage, seconds=round(seconds, 3),
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=None, device: str = "auto"):
+    """Yield ``(context, planned checks)`` for one submission; cleans up its worker and scratch folder."""
+    scratch = Path(tempfile.mkdtemp(prefix="autograder-submission-"))
+    worker = None
+    try:
+        submission_dir = scratch / "submission"
+        submission_dir.mkdir()
+        submission = open_submission(Path(path), submission_dir)
+        assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
+        chosen = str(choose_device(device))
+        settings = WorkerSettings(device=chosen, torchvision_root=torchvision_root(data_dir))
+        worker = Worker(submission.root, settings)
+        ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen)
+        ctx.notes.extend(submission.notes)
+        yield ctx, plan_checks(assignment)
+    finally:
+        if worker is not None:
+            worker.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def grade_submission(path: Path, *, assignment_id=None, data_dir=None, device="auto", select=None) -> SubmissionResult:
+    """Grade one submission with every planned check (or those ``select`` keeps)."""
+    started = time.monotonic()
+    result = SubmissionResult(submission=Path(path).name, assignment=assignment_id)
+    try:
+        with grading_session(path, assignment_id=assignment_id, data_dir=data_dir, device=device) as (ctx, cases):
+            result.assignment, result.device = ctx.assignment.id, ctx.device
+            for case in cases:
+                if select is None or select(case):
+                    result.checks.append(run_check(ctx, case))
+            result.notes = list(dict.fromkeys(ctx.notes))
+            result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
+    except SubmissionError as error:
+        result.error = str(error)
+    result.seconds = round(time.monotonic() - started, 3)
+    return result

@@ -1,0 +1,31 @@
+"""JUnit XML: one testsuite per submission, one testcase per check."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..results import SubmissionResult
+
+
+def junit_tree(results: list[SubmissionResult]) -> ET.ElementTree:
+    suites = ET.Element("testsuites")
+    for result in results:
+        failures = len(result.failed()) + (1 if result.error else 0)
+        suite = ET.SubElement(suites, "testsuite", name=result.submission, tests=str(len(result.checks) or 1),
+                              failures=str(failures), errors="0", time=f"{result.seconds:.3f}")
+        if result.error:
+            case = ET.SubElement(suite, "testcase", classname=result.submission, name="submission")
+            ET.SubElement(case, "failure", message=result.error)
+        for check in result.checks:
+            case = ET.SubElement(suite, "testcase", classname=result.submission, name=check.check_id,
+                                 time=f"{check.seconds:.3f}")
+            properties = ET.SubElement(case, "properties")
+            ET.SubElement(properties, "property", name="points", value=f"{check.points:g}/{check.max_points:g}")
+            if not check.passed:
+                ET.SubElement(case, "failure", message=check.feedback)
+    ET.indent(suites)
+    return ET.ElementTree(suites)
+
+
+def write_junit(results: list[SubmissionResult], path) -> None:
+    junit_tree(results).write(path, encoding="utf-8", xml_declaration=True)

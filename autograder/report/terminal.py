@@ -1,0 +1,46 @@
+"""Plain-text reports for a terminal: one submission in detail, many as a table."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ..results import SubmissionResult
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def render_submission(result: SubmissionResult, *, width: int = 100) -> str:
+    head = f"{result.submission}  [{result.assignment or 'unknown assignment'}]"
+    if result.error:
+        return f"{head}\n  could not be graded: {result.error}\n"
+    lines = [f"{head}  {_points(result.score)}/{_points(result.max_score)} points  "
+             f"({result.seconds:.1f} s on {result.device})", ""]
+    for check in result.checks:
+        mark = "✓" if check.passed else "✗"
+        lines.append(f"  {mark} {_points(check.points):>3}/{_points(check.max_points):<3} {check.title}")
+        if not check.passed:
+            lines.extend(textwrap.wrap(check.feedback, width=width, initial_indent=" " * 12,
+                                       subsequent_indent=" " * 12))
+    if result.notes:
+        lines += ["", "  Notes:"]
+        for note in result.notes:
+            lines.extend(textwrap.wrap(note, width=width, initial_indent="    - ", subsequent_indent="      "))
+    return "\n".join(lines) + "\n"
+
+
+def render_table(results: list[SubmissionResult]) -> str:
+    name_width = max([len(r.submission) for r in results] + [10])
+    lines = [f"{'submission':<{name_width}}  {'score':>11}  {'failed checks':<40}  time"]
+    for r in results:
+        if r.error:
+            failed = f"not graded: {r.error}"[:60]
+            score = "-"
+        else:
+            names = [c.check_id for c in r.failed()]
+            failed = ", ".join(names) if names else "-"
+            failed = failed if len(failed) <= 40 else f"{len(names)} checks"
+            score = f"{_points(r.score)}/{_points(r.max_score)}"
+        lines.append(f"{r.submission:<{name_width}}  {score:>11}  {failed:<40}  {r.seconds:5.1f} s")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,59 @@
+"""The results of grading, computed first and rendered afterwards (terminal, JSON, JUnit, CSV)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check decided: passed or not, and what to tell the student."""
+
+    passed: bool
+    feedback: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check_id: str  # stable: "5.4/AE/code_size"
+    title: str  # for people: "AE encodes to a 2-D code"
+    problem: str
+    max_points: float
+    points: float
+    passed: bool
+    feedback: str
+    visibility: str = "visible"  # Gradescope's: visible, hidden, after_due_date, after_published
+    stage: str = ""
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.passed else "failed"
+
+
+@dataclass
+class SubmissionResult:
+    submission: str  # a name for people: the folder or archive name
+    assignment: str | None
+    checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # things the student should know that cost nothing
+    error: str | None = None  # the submission could not be graded at all (unreadable archive, ...)
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 4)
+
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.update(score=self.score, max_score=self.max_score)
+        return data

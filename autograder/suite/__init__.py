@@ -1,0 +1,1 @@
+"""The grading suite as pytest tests: ``pytest --pyargs autograder.suite --submission PATH``."""

@@ -1,0 +1,49 @@
+"""The worker process: ``python -m autograder.worker REQUEST_FD REPLY_FD``.
+
+It runs in the scratch copy of one submission, loads the student's code when
+asked, and answers requests with plain data until told to exit or its input
+closes. Its stdout and stderr belong to the student's code; the protocol has
+its own file descriptors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+
+def main() -> int:
+    request_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
+    settings = json.loads(os.environ.get("AUTOGRADER_WORKER_SETTINGS", "{}"))
+
+    import torch  # before any student file can shadow it
+
+    from .handlers import WorkerState, dispatch
+    from .importer import redirect_torchvision_datasets
+    from .protocol import ChannelClosed, read_message, write_message
+
+    torch.set_num_threads(max(1, int(settings.get("threads", 2))))
+    redirect_torchvision_datasets(settings.get("torchvision_root"))
+    root = Path.cwd().resolve()
+    sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy
+    state = WorkerState(root=root, device=torch.device(settings.get("device", "cpu")))
+    write_message(reply_fd, {"ok": True, "ready": True, "torch": torch.__version__, "pid": os.getpid()})
+    while True:
+        try:
+            request, arrays = read_message(request_fd)
+        except ChannelClosed:
+            return 0
+        if request.get("op") == "exit":
+            return 0
+        try:
+            header, out = dispatch(state, request, arrays)
+        except Exception:  # a fault of the grader's own code: report it, keep serving
+            header, out = {"ok": False, "failure": "internal", "message": traceback.format_exc(limit=5)}, {}
+        write_message(reply_fd, header, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The trusted side's handle on a worker process: start it, ask it things with a time limit, stop it.
+
+Every call has a deadline. A worker that does not answer in time is killed
+with its whole process group; one that dies is described by its exit code or
+signal. Either way the caller gets a ``WorkerFailure`` and the next call starts
+a fresh worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import autograder
+
+from . import protocol
+
+START_SECONDS = 120
+OUTPUT_KEEP = 64 * 1024  # bytes of the student's stdout/stderr kept (the tail)
+
+
+class WorkerFailure(RuntimeError):
+    """The worker did not answer: it timed out, crashed, or spoke nonsense."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    device: str = "cpu"
+    threads: int = 2
+    torchvision_root: str | None = None
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "the worker stopped answering"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the worker was killed by {name}"
+    return f"the worker exited with code {returncode}"
+
+
+@dataclass
+class OutputTail:
+    """The last bytes a process wrote, and how many it wrote in all."""
+
+    keep: int = OUTPUT_KEEP
+    total: int = 0
+    chunks: deque = field(default_factory=deque)
+    size: int = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        self.chunks.append(data)
+        self.size += len(data)
+        while self.size - len(self.chunks[0]) >= self.keep:
+            self.size -= len(self.chunks.popleft())
+
+    def text(self) -> str:
+        return b"".join(self.chunks)[-self.keep:].decode("utf-8", "replace")
+
+
+def _drain(fd: int, tail: OutputTail) -> None:
+    try:
+        while chunk := os.read(fd, 65536):
+            tail.add(chunk)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Worker:
+    """One worker process for one submission's scratch folder."""
+
+    def __init__(self, scratch: Path, settings: WorkerSettings, launcher=None):
+        from ..sandbox import Launcher
+
+        self.scratch = scratch
+        self.settings = settings
+        self.launcher = launcher or Launcher()
+        self.process: subprocess.Popen | None = None
+        self.output = OutputTail()
+        self.starts = 0
+        self._request_fd = self._reply_fd = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _environment(self) -> dict[str, str]:
+        package_root = str(Path(autograder.__file__).resolve().parent.parent)
+        return {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.scratch),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": package_root,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": str(self.settings.threads),
+            "AUTOGRADER_WORKER_SETTINGS": json.dumps(self.settings.__dict__),
+        }
+
+    def start(self) -> None:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        output_read, output_write = os.pipe()
+        command = [sys.executable, "-s", "-P", "-m", "autograder.worker", str(request_read), str(reply_write)]
+        try:
+            self.process = self.launcher.popen(
+                command, cwd=self.scratch, env=self._environment(), pass_fds=(request_read, reply_write),
+                stdout=output_write, stderr=output_write,
+            )  # fmt: skip
+        finally:
+            for fd in (request_read, reply_write, output_write):
+                os.close(fd)
+        self._request_fd, self._reply_fd = request_write, reply_read
+        self.output = OutputTail()
+        threading.Thread(target=_drain, args=(output_read, self.output), daemon=True).start()
+        self.starts += 1
+        self._receive("starting the worker", START_SECONDS)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        self.launcher.kill(self.process)
+        for fd in (self._request_fd, self._reply_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._request_fd = self._reply_fd = None
+
+    def close(self) -> None:
+        if self.alive:
+            try:
+                protocol.write_message(self._request_fd, {"op": "exit"})
+                self.process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        self.process = None
+
+    # ------------------------------------------------------------ calls
+
+    def _receive(self, what: str, timeout: float) -> tuple[dict, dict[str, np.ndarray]]:
+        try:
+            return protocol.read_message(self._reply_fd, timeout)
+        except protocol.ChannelTimeout:
+            self.kill()
+            raise WorkerFailure("timeout", f"{what} did not finish within {timeout:.0f} s; the grader stopped it")
+        except protocol.ChannelClosed:
+            returncode = self._wait_for_exit()
+            self.kill()
+            raise WorkerFailure("crashed", f"{describe_exit(returncode)} while {what}")
+        except protocol.ProtocolError as error:
+            self.kill()
+            raise WorkerFailure("protocol", f"the worker sent a malformed reply while {what} ({error})")
+
+    def _wait_for_exit(self) -> int | None:
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def call(self, op: str, what: str, timeout: float, arrays=None, **fields) -> tuple[dict, dict[str, np.ndarray]]:
+        """Send one request and wait for its reply; ``what`` names it in messages ("running AE.forward")."""
+        if not self.alive:
+            self.start()
+        started = time.monotonic()
+        try:
+            protocol.write_message(self._request_fd, {"op": op, **fields}, arrays)
+        except (BrokenPipeError, OSError):
+            returncode = self._wait_for_exit()
+            self.kill()
+            raise WorkerFailure("crashed", f"{describe_exit(returncode)} before {what}")
+        header, out = self._receive(what, max(1.0, timeout - (time.monotonic() - started)))
+        return header, out

@@ -1,0 +1,166 @@
+"""Record the layers a forward pass runs, in order, however the model is written.
+
+Modules are seen through forward hooks, function calls (``F.relu``,
+``torch.sigmoid``, ``x.relu()``, ``F.interpolate``, ``F.max_pool2d``...) through
+a ``TorchFunctionMode``. Calls made inside a known layer module are not
+recorded again. Each op comes out as plain data: its type in module terms
+(``ReLU``, ``Upsample``...), the settings that define it, and the shapes of its
+first input and of its output.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+# Module classes that are layers, and the settings that define them.
+LAYER_MODULES = {
+    nn.Conv2d: ("Conv2d", ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
+    nn.ConvTranspose2d: ("ConvTranspose2d", ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
+    nn.Linear: ("Linear", ("in_features", "out_features")),
+    nn.MaxPool2d: ("MaxPool2d", ("kernel_size", "stride", "padding")),
+    nn.AvgPool2d: ("AvgPool2d", ("kernel_size", "stride", "padding")),
+    nn.Upsample: ("Upsample", ("scale_factor", "mode")),
+    nn.ReLU: ("ReLU", ()),
+    nn.LeakyReLU: ("LeakyReLU", ()),
+    nn.Sigmoid: ("Sigmoid", ()),
+    nn.Tanh: ("Tanh", ()),
+    nn.ELU: ("ELU", ()),
+    nn.GELU: ("GELU", ()),
+    nn.SiLU: ("SiLU", ()),
+    nn.Softmax: ("Softmax", ()),
+    nn.LogSoftmax: ("LogSoftmax", ()),
+    nn.BatchNorm1d: ("BatchNorm1d", ("num_features",)),
+    nn.BatchNorm2d: ("BatchNorm2d", ("num_features",)),
+    nn.Dropout: ("Dropout", ()),
+    nn.Flatten: ("Flatten", ()),
+    nn.Unflatten: ("Unflatten", ()),
+    nn.Identity: ("Identity", ()),
+}
+
+# Function names (as torch reports them to a TorchFunctionMode) and the layer they are.
+FUNCTIONS = {
+    "relu": "ReLU", "relu_": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid", "sigmoid_": "Sigmoid",
+    "tanh": "Tanh", "elu": "ELU", "gelu": "GELU", "silu": "SiLU", "softmax": "Softmax", "log_softmax": "LogSoftmax",
+    "_max_pool2d": "MaxPool2d", "max_pool2d": "MaxPool2d", "max_pool2d_with_indices": "MaxPool2d",
+    "avg_pool2d": "AvgPool2d", "interpolate": "Upsample", "upsample": "Upsample", "upsample_nearest": "Upsample",
+    "conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d", "linear": "Linear",
+    "dropout": "Dropout", "flatten": "Flatten",
+    "add": "add", "__add__": "add", "__radd__": "add", "add_": "add", "__iadd__": "add", "cat": "cat",
+}  # fmt: skip
+
+NONLINEARITIES = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "SiLU", "Softmax", "LogSoftmax"}
+SHAPE_OPS = {"Flatten", "Unflatten", "Identity", "add", "cat"}
+
+
+def _plain(value):
+    if isinstance(value, (tuple, list)):
+        items = [_plain(v) for v in value]
+        return items[0] if len(set(map(str, items))) == 1 else items  # (3, 3) -> 3
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    return str(value)
+
+
+def _shape(value):
+    if isinstance(value, torch.Tensor):
+        return list(value.shape)
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], torch.Tensor):
+        return list(value[0].shape)
+    return None
+
+
+def _module_settings(module: nn.Module, keys) -> dict:
+    settings = {key: _plain(getattr(module, key, None)) for key in keys}
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and settings.get("stride") is None:
+        settings["stride"] = settings["kernel_size"]
+    if isinstance(module, nn.Upsample) and type(module).__name__ == "UpsamplingNearest2d":
+        settings["mode"] = "nearest"
+    return settings
+
+
+def _arg(args, kwargs, index, name, default=None):
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else default
+
+
+def _function_settings(op: str, args, kwargs) -> dict:
+    if op in ("MaxPool2d", "AvgPool2d"):
+        kernel = _plain(_arg(args, kwargs, 1, "kernel_size"))
+        stride = _plain(_arg(args, kwargs, 2, "stride"))
+        return {"kernel_size": kernel, "stride": kernel if stride in (None, []) else stride,
+                "padding": _plain(_arg(args, kwargs, 3, "padding", 0))}
+    if op == "Upsample":
+        return {"scale_factor": _plain(_arg(args, kwargs, 2, "scale_factor")),
+                "mode": _arg(args, kwargs, 3, "mode", "nearest")}
+    if op in ("Conv2d", "ConvTranspose2d"):
+        weight = _arg(args, kwargs, 1, "weight")
+        out_ch, in_ch = (weight.shape[1], weight.shape[0]) if op == "ConvTranspose2d" else weight.shape[:2]
+        return {"in_channels": int(in_ch), "out_channels": int(out_ch), "kernel_size": _plain(tuple(weight.shape[2:])),
+                "stride": _plain(_arg(args, kwargs, 3, "stride", 1)), "padding": _plain(_arg(args, kwargs, 4, "padding", 0))}
+    if op == "Linear":
+        weight = _arg(args, kwargs, 1, "weight")
+        return {"in_features": int(weight.shape[1]), "out_features": int(weight.shape[0])}
+    return {}
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.ops: list[dict] = []
+        self.depth = 0  # > 0 while inside a known layer module
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        op = FUNCTIONS.get(getattr(func, "__name__", ""))
+        if op and self.depth == 0 and args and isinstance(args[0], torch.Tensor):
+            entry = {"op": op, "settings": _function_settings(op, args, kwargs), "via": "function",
+                     "in_shape": _shape(args[0]), "out_shape": _shape(result)}
+            if op in ("Conv2d", "ConvTranspose2d", "Linear"):
+                entry["bias"] = _arg(args, kwargs, 2, "bias") is not None
+            self.ops.append(entry)
+        return result
+
+
+def trace_ops(model: nn.Module, run) -> list[dict]:
+    """Run ``run()`` (which calls the model) and return the ops it executed, in order."""
+    recorder = _Recorder()
+    handles = []
+
+    def before(module, inputs):
+        recorder.depth += 1
+
+    names = {module: name for name, module in model.named_modules()}
+
+    def make_after(op, keys):
+        def after(module, inputs, output):
+            recorder.depth -= 1
+            if recorder.depth == 0:
+                recorder.ops.append({"op": op, "settings": _module_settings(module, keys), "via": "module",
+                                     "name": names.get(module, ""), "bias": getattr(module, "bias", None) is not None,
+                                     "in_shape": _shape(inputs[0]) if inputs else None, "out_shape": _shape(output)})
+        return after
+
+    for module in model.modules():
+        for cls, (op, keys) in LAYER_MODULES.items():
+            if isinstance(module, cls):
+                handles.append(module.register_forward_pre_hook(before))
+                handles.append(module.register_forward_hook(make_after(op, keys)))
+                break
+    try:
+        with recorder, torch.no_grad():
+            run()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return recorder.ops
+
+
+def layer_ops(ops: list[dict]) -> list[dict]:
+    """The ops that count as layers (reshapes, additions and concatenations left out)."""
+    return [op for op in ops if op["op"] not in SHAPE_OPS]
