@@ -107,6 +107,14 @@ def cmd_check(args) -> int:
     return 0 if not result.error else 1
 
 
+def cmd_make_weights(args) -> int:
+    from .grading.weights_tool import make_weights
+
+    make_weights(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
+                 models=args.model, untrained=args.untrained)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning coursework.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", default=".", help="your folder (default: the current one)")
     _grade_options(check)
     check.set_defaults(run=cmd_check)
+
+    weights = commands.add_parser("make-weights", help="train a submission's classes and save their weights "
+                                                       "(for building example submissions)")
+    weights.add_argument("path", metavar="PATH", help="the submission folder to write the weight files into")
+    weights.add_argument("--model", action="append", help="only this model (repeatable)")
+    weights.add_argument("--untrained", action="store_true", help="save freshly initialised weights instead")
+    _grade_options(weights)
+    weights.set_defaults(run=cmd_make_weights)
 
     key = commands.add_parser("answer-key", help="compute the analytic answers two ways and show them")
     key.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")

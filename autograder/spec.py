@@ -107,6 +107,7 @@ class ModelSpec:
     decoder_linear_layers: int | None = None
     layers: tuple[LayerSpec, ...] = ()  # the layers in the order they run
     layers_like: str | None = None  # another model whose layer list this one shares
+    output_activation: str | None = None  # checked apart from the layer list
     skip_connections: bool = False
     points: dict[str, float] = field(default_factory=dict)  # check name -> points: the checks to run
 
@@ -137,9 +138,15 @@ class Assignment:
     def recipe(self, name: str) -> Recipe:
         return self.recipes[name]
 
-    def expected_layers(self, model: str) -> tuple[LayerSpec, ...]:
+    def _layers_owner(self, model: str) -> ModelSpec:
         spec = self.models[model]
-        return self.models[spec.layers_like].layers if spec.layers_like else spec.layers
+        return self.models[spec.layers_like] if spec.layers_like else spec
+
+    def expected_layers(self, model: str) -> tuple[LayerSpec, ...]:
+        return self._layers_owner(model).layers
+
+    def output_activation(self, model: str) -> str | None:
+        return self._layers_owner(model).output_activation
 
 
 _PATH_KEYS = ("solution", "starter", "student_handout", "written", "thresholds")
@@ -163,6 +170,7 @@ def _model(name: str, data: dict) -> ModelSpec:
             decoder_linear_layers=data.get("decoder_linear_layers"),
             layers=tuple(LayerSpec.parse(layer) for layer in data.get("layers", ())),
             layers_like=data.get("layers_like"),
+            output_activation=data.get("output_activation"),
             skip_connections=bool(data.get("skip_connections", False)),
             points=dict(data.get("points", {})),
         )

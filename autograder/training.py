@@ -141,11 +141,16 @@ def predict(
     input_shape: tuple[int, ...],
     device: torch.device,
     batch_size: int = 500,
+    call=None,
 ) -> torch.Tensor:
-    """The model's outputs for ``inputs`` (N, ...), in eval mode, as float32 rows on the CPU."""
+    """The model's outputs for ``inputs`` (N, ...), in eval mode, as float32 rows on the CPU.
+
+    ``call`` replaces ``model(x)`` (e.g. ``decoder(encoder(x))``); the model is still moved and put in eval mode.
+    """
     model.to(device).eval()
+    call = call or model
     rows = []
     for start in range(0, len(inputs), batch_size):
         x = inputs[start : start + batch_size].to(device)
-        rows.append(as_rows(model(x.reshape(len(x), *input_shape)), len(x)).float().cpu())
+        rows.append(as_rows(call(x.reshape(len(x), *input_shape)), len(x)).float().cpu())
     return torch.cat(rows)

@@ -24,10 +24,15 @@ from ..submission import Submission
 from ..thresholds import Threshold, threshold_for
 from ..worker.client import Worker, WorkerFailure
 
-TIMEOUT_IMPORT = 90
+IMPORT_SECONDS = 60  # the worker stops a file that is still importing after this long, keeping its definitions
 TIMEOUT_CALL = 30
 TIMEOUT_TRAIN_BASE = 60
 TIMEOUT_TRAIN_PER_STEP = 0.25
+
+
+def import_timeout() -> float:
+    """The hard limit on importing a file: the worker's own soft limit, plus time to report."""
+    return IMPORT_SECONDS + 30
 
 
 class CheckFailed(Exception):
@@ -71,8 +76,9 @@ class GradingContext:
 
     # ------------------------------------------------------------ the worker
 
-    def call(self, op: str, what: str, timeout: float = TIMEOUT_CALL, arrays=None, **fields):
+    def call(self, op: str, what: str, timeout: float | None = None, arrays=None, **fields):
         """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running."""
+        timeout = timeout or TIMEOUT_CALL
         try:
             header, out = self.worker.call(op, what, timeout, arrays=arrays, **fields)
         except WorkerFailure as failure:
@@ -94,7 +100,7 @@ class GradingContext:
             raise CheckFailed(f"{file} is missing from the submission")
         if file not in self._imports:
             started = time.monotonic()
-            header, _ = self.call("import", f"importing {file}", TIMEOUT_IMPORT, file=file)
+            header, _ = self.call("import", f"importing {file}", import_timeout(), file=file)
             self._imports[file] = header
             self.add_time("import", started)
             if header.get("stopped"):
@@ -166,7 +172,7 @@ class GradingContext:
             except CheckFailed as failure:
                 probe.accepted_shapes[tuple(shape)] = str(failure)
                 if "did not finish within" in str(failure):
-                    self._hung[model.name] = f"{model.name}.forward did not return within {TIMEOUT_CALL} s"
+                    self._hung[model.name] = f"{model.name}.forward did not return within the time limit"
                     break
                 continue
             probe.accepted_shapes[tuple(shape)] = list(out["out0"].shape) if out else f"returned {header['kind']}"
@@ -182,6 +188,13 @@ class GradingContext:
             tried = "; ".join(f"input {tuple(s)}: {r}" for s, r in probe.accepted_shapes.items())
             raise CheckFailed(f"{model.name}.forward failed for every input shape the handout allows ({tried})")
         return probe.input_shape
+
+    def reconstruction_part(self, model: ModelSpec) -> str:
+        """How held-out outputs are computed: through encoder and decoder for an autoencoder that has them."""
+        attributes = self.probe(model).describe["attributes"]
+        if model.code_size and attributes.get("encoder") and attributes.get("decoder"):
+            return "decode_encoded"
+        return "forward"
 
     def real_images(self, n: int, recipe_name: str | None = None) -> np.ndarray:
         """``n`` held-out images, float32 (n, 1, 28, 28) in [0, 1]."""

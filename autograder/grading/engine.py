@@ -13,6 +13,7 @@ from ..results import CheckResult, SubmissionResult, Verdict
 from ..spec import Assignment, available_assignments, load_assignment, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
+from . import context
 from .context import CheckFailed, GradingContext
 from .plan import CheckCase, plan_checks
 
@@ -78,7 +79,8 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         submission = open_submission(Path(path), submission_dir)
         assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
         chosen = str(choose_device(device))
-        settings = WorkerSettings(device=chosen, torchvision_root=torchvision_root(data_dir))
+        settings = WorkerSettings(device=chosen, torchvision_root=torchvision_root(data_dir),
+                                  import_seconds=context.IMPORT_SECONDS)
         worker = Worker(submission.root, settings)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen)
         ctx.notes.extend(submission.notes)

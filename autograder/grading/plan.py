@@ -37,7 +37,7 @@ class CheckCase:
 MODEL_CHECKS: dict[str, tuple[Callable[..., Verdict], str, str]] = {
     "constructs": (structure.check_class_constructs, "structure", "{name}() builds with no arguments"),
     "layer_list": (structure.check_layer_list, "structure", "{name} has the handout's layers, in order"),
-    "output_sigmoid": (structure.check_output_sigmoid, "structure", "{name} ends with a sigmoid"),
+    "output_activation": (structure.check_output_activation, "structure", "{name} ends with {output_activation}"),
     "linear_layers": (structure.check_linear_layers, "structure",
                       "{name} has {encoder_linear_layers} Linear layers each side, with nonlinearities between"),
     "no_nonlinearity_at_code": (structure.check_no_nonlinearity_at_code, "structure",
@@ -74,7 +74,8 @@ def plan_checks(assignment: Assignment) -> list[CheckCase]:
                 raise KeyError(f"{assignment.id}: model {model.name} names an unknown check {name!r}; "
                                f"known: {', '.join(MODEL_CHECKS)}")
             function, stage, title = MODEL_CHECKS[name]
-            cases.append(CheckCase(f"{model.problem}/{model.name}/{name}", title.format(**model.__dict__),
+            fields = {**model.__dict__, "output_activation": assignment.output_activation(model.name)}
+            cases.append(CheckCase(f"{model.problem}/{model.name}/{name}", title.format(**fields),
                                    model.problem, points, stage, "visible", functools.partial(function, model=model)))
     if assignment.answers:
         for variable in assignment.answers.variables.values():

@@ -21,11 +21,13 @@ def main() -> int:
 
     import torch  # before any student file can shadow it
 
+    from . import importer
     from .handlers import WorkerState, dispatch
     from .importer import redirect_torchvision_datasets
     from .protocol import ChannelClosed, read_message, write_message
 
     torch.set_num_threads(max(1, int(settings.get("threads", 2))))
+    importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy

@@ -42,6 +42,7 @@ class WorkerSettings:
     device: str = "cpu"
     threads: int = 2
     torchvision_root: str | None = None
+    import_seconds: float = 60.0  # the worker's soft limit on importing one file
 
 
 def describe_exit(returncode: int | None) -> str:

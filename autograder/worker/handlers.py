@@ -75,7 +75,7 @@ def _call(state: WorkerState, where: str, fn, *args):
 def _part(model, part: str):
     if part == "forward":
         return model
-    if part == "decode_encoded":  # decoder applied to everything the encoder returns
+    if part == "decode_encoded":  # the reconstruction: decoder applied to everything the encoder returns
         def decode_encoded(x):
             encoded = model.encoder(x)
             return model.decoder(*encoded) if isinstance(encoded, (tuple, list)) else model.decoder(encoded)
@@ -154,11 +154,27 @@ def handle_train_predict(state, request, arrays):
     log = _call(state, f"training {request['model']['class']}", fit, model, recipe,
                 torch.from_numpy(np.array(arrays["train_images"])), labels,
                 input_shape=shape, device=state.device, seed=request["seed"])
-    outputs = _call(state, f"{request['model']['class']}.forward", predict, model,
-                    torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=shape, device=state.device)
+    part = request.get("part", "forward")
+    outputs = _call(state, f"{request['model']['class']}.{part}", predict, model,
+                    torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=shape, device=state.device,
+                    call=_part(model, part))
     finite = bool(torch.isfinite(outputs).all())
     return {"steps_done": log.steps_done, "losses": log.losses, "stopped": log.stopped, "finite": finite}, \
         {"outputs": _as_array(outputs)}
+
+
+def handle_train_state(state, request, arrays):
+    """Train a fresh instance with a recipe and return its state_dict as arrays (for making example weights)."""
+    recipe = Recipe(**request["recipe"])
+    model = state.build({**request["model"], "seed": request["seed"]})
+    labels = torch.from_numpy(np.array(arrays["train_labels"])) if "train_labels" in arrays else None
+    log = None
+    if recipe.steps and not request.get("untrained"):
+        log = _call(state, f"training {request['model']['class']}", fit, model, recipe,
+                    torch.from_numpy(np.array(arrays["train_images"])), labels,
+                    input_shape=tuple(request["input_shape"]), device=state.device, seed=request["seed"])
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    return {"steps_done": log.steps_done if log else 0, "keys": list(weights)}, weights
 
 
 def handle_weights_predict(state, request, arrays):
@@ -184,9 +200,10 @@ def handle_weights_predict(state, request, arrays):
         return {"loaded": False, "problem": "keys", "missing": missing, "unexpected": unexpected,
                 "mismatched": shapes}, {}
     model.load_state_dict(state_dict)
-    outputs = _call(state, f"{request['model']['class']}.forward", predict, model,
+    part = request.get("part", "forward")
+    outputs = _call(state, f"{request['model']['class']}.{part}", predict, model,
                     torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=tuple(request["input_shape"]),
-                    device=state.device)
+                    device=state.device, call=_part(model, part))
     return {"loaded": True, "finite": bool(torch.isfinite(outputs).all())}, {"outputs": _as_array(outputs)}
 
 
@@ -227,6 +244,7 @@ HANDLERS = {
     "jacobian": handle_jacobian,
     "train_predict": handle_train_predict,
     "weights_predict": handle_weights_predict,
+    "train_state": handle_train_state,
     "values": handle_values,
 }
 

@@ -118,7 +118,7 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         op = FUNCTIONS.get(getattr(func, "__name__", ""))
-        if op and self.depth == 0 and args and isinstance(args[0], torch.Tensor):
+        if op and self.depth == 0 and args and _shape(args[0]) is not None:
             entry = {"op": op, "settings": _function_settings(op, args, kwargs), "via": "function",
                      "in_shape": _shape(args[0]), "out_shape": _shape(result)}
             if op in ("Conv2d", "ConvTranspose2d", "Linear"):

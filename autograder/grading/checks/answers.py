@@ -7,7 +7,7 @@ import numpy as np
 from ...answer_key import analytic_answer
 from ...results import Verdict
 from ...spec import AnswerSpec
-from ..context import CheckFailed, GradingContext
+from ..context import CheckFailed, GradingContext, import_timeout
 
 
 def _expected(ctx: GradingContext, answer: AnswerSpec) -> np.ndarray:
@@ -30,7 +30,7 @@ def student_values(ctx: GradingContext) -> dict:
                                          "(see the handout for the variable names)")
         else:
             try:
-                header, _ = ctx.call("values", f"importing {file}", 90, file=file,
+                header, _ = ctx.call("values", f"importing {file}", import_timeout(), file=file,
                                      names=[a.variable for a in spec.variables.values()])
                 ctx.cache[key] = header["values"]
             except CheckFailed as failure:

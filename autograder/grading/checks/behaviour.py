@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ...probes import effective_rank
 from ...results import Verdict
 from ...spec import ModelSpec
-from ..context import GradingContext
+from ..context import CheckFailed, GradingContext
+from .structure import encode
 
 
 def _expected_width(ctx: GradingContext, model: ModelSpec, shape) -> int:
@@ -50,24 +53,33 @@ def _jacobian_rank(ctx: GradingContext, model: ModelSpec) -> tuple[int, list[flo
     return ctx.cache[key]
 
 
+def _code_width(ctx: GradingContext, model: ModelSpec) -> int:
+    """The width of the student's own code (the code-size check judges it against the handout)."""
+    try:
+        code = encode(ctx, model, ctx.as_input(ctx.real_images(1), ctx.usable_input_shape(model)))
+    except CheckFailed:
+        return model.code_size
+    return int(np.prod(code.shape[1:])) if code.ndim > 1 else model.code_size
+
+
 def check_reconstruction_through_code(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    """The output depends on the input only through the code: its Jacobian has rank at most the code size."""
+    """forward depends on the input only through the code: its Jacobian's rank is at most the code's width."""
     rank, _ = _jacobian_rank(ctx, model)
-    if rank > model.code_size:
-        return Verdict(False, f"{model.name}'s output depends on the input through more than its "
-                              f"{model.code_size}-D code (the output moves in {rank} independent directions when "
-                              "the input is perturbed). Make forward return decoder(encoder(x)), with nothing "
-                              "from x reaching the decoder except the code.")
-    return Verdict(True, f"{model.name}'s reconstruction depends on the input only through the "
-                         f"{model.code_size}-D code")
+    width = _code_width(ctx, model)
+    if rank > width:
+        return Verdict(False, f"{model.name}.forward depends on the input through more than its {width}-D code "
+                              f"(its output moves in {rank} independent directions when the input is perturbed). "
+                              "Make forward return decoder(encoder(x)), with nothing from x reaching the decoder "
+                              "except the code.")
+    return Verdict(True, f"{model.name}'s reconstruction depends on the input only through its {width}-D code")
 
 
 def check_skip_connections(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    """Skip connections carry information around the code: the Jacobian has rank above the code size."""
+    """Skip connections carry information around the code: the Jacobian's rank exceeds the code's width."""
     rank, _ = _jacobian_rank(ctx, model)
-    if rank <= model.code_size:
-        return Verdict(False, f"{model.name}'s output depends on the input only through its {model.code_size}-D "
-                              "code, so it has no working skip connection: it is a plain CAE. Add the output of "
-                              "each pooling layer to the input of the matching upsampling layer (or concatenate).")
-    return Verdict(True, f"{model.name}'s skip connections carry information around the "
-                         f"{model.code_size}-D code")
+    width = _code_width(ctx, model)
+    if rank <= width:
+        return Verdict(False, f"{model.name}'s output depends on the input only through its {width}-D code, so "
+                              "it has no working skip connection: it is a plain CAE. Add the output of each "
+                              "pooling layer to the input of the matching upsampling layer (or concatenate them).")
+    return Verdict(True, f"{model.name}'s skip connections carry information around the {width}-D code")

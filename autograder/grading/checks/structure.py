@@ -72,8 +72,11 @@ def _relaxed_keys(ops: list[dict], index: int) -> set[str]:
     return set()
 
 
-def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...]) -> str | None:
-    """The first difference between the traced ops and the expected layers, in words; None if they match."""
+def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], output_activation_slot: bool = True) -> str | None:
+    """The first difference between the traced ops and the expected layers, in words; None if they match.
+
+    One nonlinearity after the last expected layer is left to the output-activation check.
+    """
     positions = [i for i, op in enumerate(ops) if op["op"] not in SHAPE_OPS and op["op"] != "Dropout"]
     for n, want in enumerate(expected):
         if n >= len(positions):
@@ -85,9 +88,12 @@ def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...]) -> str | No
         for key, value in want.settings.items():
             if key not in relaxed and not _same(op["settings"].get(key), value):
                 return f"layer {n + 1} should be {want}, found {_show(op)} ({key} {op['settings'].get(key)})"
-    if len(positions) > len(expected):
-        extra = ", ".join(_show(ops[i]) for i in positions[len(expected):])
-        return f"the forward pass runs {len(positions) - len(expected)} layer(s) after the handout's last: {extra}"
+    trailing = positions[len(expected):]
+    if output_activation_slot and len(trailing) == 1 and ops[trailing[0]]["op"] in NONLINEARITIES:
+        trailing = []  # the output activation: checked on its own
+    if trailing:
+        extra = ", ".join(_show(ops[i]) for i in trailing)
+        return f"the forward pass runs {len(trailing)} layer(s) after the handout's last: {extra}"
     return None
 
 
@@ -112,13 +118,14 @@ def check_layer_list(ctx: GradingContext, model: ModelSpec) -> Verdict:
     return Verdict(True, f"{model.name} runs the handout's {len(expected)} layers in order{extra}")
 
 
-def check_output_sigmoid(ctx: GradingContext, model: ModelSpec) -> Verdict:
+def check_output_activation(ctx: GradingContext, model: ModelSpec) -> Verdict:
+    wanted = ctx.assignment.output_activation(model.name)
     ops = layers_only(traced_ops(ctx, model))
     last = ops[-1]["op"] if ops else "nothing"
-    if last != "Sigmoid":
-        return Verdict(False, f"{model.name}'s last operation is {last}, not a sigmoid; the handout ends the "
-                              "decoder with a Sigmoid to cast the values to the range 0 to 1")
-    return Verdict(True, f"{model.name} ends with a sigmoid")
+    if last != wanted:
+        return Verdict(False, f"{model.name}'s last operation is {last}, not {wanted}; the handout ends the "
+                              f"decoder with {wanted} (for a Sigmoid: to cast the values to the range 0 to 1)")
+    return Verdict(True, f"{model.name} ends with {wanted}")
 
 
 def check_linear_layers(ctx: GradingContext, model: ModelSpec) -> Verdict:

@@ -41,6 +41,7 @@ def _train(ctx: GradingContext, model: ModelSpec, recipe_name: str, seed: int) -
     header, out = ctx.call(
         "train_predict", f"training {model.name} ({recipe.budget()})", ctx.train_timeout(recipe_name),
         arrays=arrays, model=ctx.probe(model).ref, recipe=recipe.as_dict(), seed=seed, input_shape=list(shape),
+        part=ctx.reconstruction_part(model),
     )  # fmt: skip
     ctx.add_time("training", started)
     if header.get("stopped"):
@@ -82,8 +83,12 @@ def _weights(ctx: GradingContext, model: ModelSpec) -> tuple[str, dict, np.ndarr
     if key not in ctx.cache:
         present = [name for name in model.weights if ctx.submission.has(name)]
         if not present:
+            stems = {name.rsplit(".", 1)[0].lower().replace("-", "_") for name in model.weights}
+            near = [f for f in ctx.submission.files()
+                    if f.split("/")[-1].rsplit(".", 1)[0].lower().replace("-", "_") in stems]
+            hint = f" Found {', '.join(near)}: rename it to {model.weights[0]}." if near else ""
             ctx.cache[key] = CheckFailed(f"no weight file for {model.name}: expected "
-                                         f"{' or '.join(model.weights)} at the top level of the submission")
+                                         f"{' or '.join(model.weights)} at the top level of the submission.{hint}")
         else:
             try:
                 shape = ctx.usable_input_shape(model)
@@ -91,7 +96,8 @@ def _weights(ctx: GradingContext, model: ModelSpec) -> tuple[str, dict, np.ndarr
                 started = time.monotonic()
                 header, out = ctx.call("weights_predict", f"loading {present[0]} into {model.name}",
                                        arrays={"eval_inputs": data.eval_inputs.numpy()}, model=ctx.probe(model).ref,
-                                       weights=present[0], input_shape=list(shape))
+                                       weights=present[0], input_shape=list(shape),
+                                       part=ctx.reconstruction_part(model))
                 ctx.add_time("weights", started)
                 ctx.cache[key] = (present[0], header, out.get("outputs"))
             except CheckFailed as failure:

@@ -1,0 +1,116 @@
+"""Every bad input gets a clear message and loses nothing else.
+
+Each test starts from a correct submission, breaks one thing, and grades only
+the checks involved plus a neighbour that must stay unharmed.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from autograder.grading import context
+from autograder.grading.runner import grade
+from tests.conftest import ROOT
+
+GOOD = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+
+
+@pytest.fixture
+def submission(tmp_path):
+    target = tmp_path / "student"
+    shutil.copytree(GOOD, target)
+    return target
+
+
+@pytest.fixture
+def short_limits(monkeypatch):
+    monkeypatch.setattr(context, "TIMEOUT_CALL", 4)
+    monkeypatch.setattr(context, "IMPORT_SECONDS", 3)
+
+
+def by_id(result):
+    return {c.check_id: c for c in result.checks}
+
+
+def append_to(path, text):
+    path.write_text(path.read_text() + text)
+
+
+def test_empty_file(submission):
+    (submission / "prob5_AE.py").write_text("")
+    checks = by_id(grade(submission, keyword="prob5_AE or AE/constructs or CAE/constructs"))
+    assert not checks["files/prob5_AE.py/imports"].passed
+    assert checks["files/prob5_AE.py/imports"].feedback == "prob5_AE.py is empty"
+    assert "prob5_AE.py is empty" in checks["5.4/AE/constructs"].feedback
+    assert checks["6.1/CAE/constructs"].passed and checks["files/prob5_AE.py/present"].passed
+
+
+def test_non_utf8_source(submission):
+    (submission / "prob5_AE.py").write_bytes("# r\xe9sum\xe9\nimport torch\n".encode("latin-1"))
+    checks = by_id(grade(submission, keyword="prob5_AE or AE/constructs or CAE/constructs"))
+    assert "SyntaxError" in checks["files/prob5_AE.py/imports"].feedback
+    assert "utf-8" in checks["files/prob5_AE.py/imports"].feedback.lower()
+    assert checks["6.1/CAE/constructs"].passed
+
+
+def test_exception_at_import_keeps_the_classes_defined_before_it(submission):
+    append_to(submission / "prob5_AE.py", "\nraise ValueError('oops')\n")
+    checks = by_id(grade(submission, keyword="prob5_AE or AE/constructs or AE/code_size"))
+    imports = checks["files/prob5_AE.py/imports"]
+    assert not imports.passed
+    assert "ValueError: oops (in prob5_AE.py, line" in imports.feedback and "kept" in imports.feedback
+    assert checks["5.4/AE/constructs"].passed and checks["5.4/AE/code_size"].passed
+
+
+def test_sys_exit_at_import_is_stopped_and_said(submission):
+    append_to(submission / "prob5_AE.py", "\nimport sys\nsys.exit(0)\n")
+    result = grade(submission, keyword="prob5_AE or AE/constructs")
+    assert all(c.passed for c in result.checks)
+    assert any("called sys.exit(0) when imported" in note for note in result.notes)
+
+
+def test_endless_loop_at_import_is_stopped_and_the_classes_kept(submission, short_limits):
+    append_to(submission / "prob5_AE.py", "\nwhile True:\n    pass\n")
+    result = grade(submission, keyword="prob5_AE or AE/constructs")
+    assert all(c.passed for c in result.checks)
+    assert any("still running after 3" in note and "line" in note for note in result.notes)
+
+
+def test_forward_that_never_returns_fails_only_that_model(submission, short_limits):
+    path = submission / "prob5_AE.py"
+    path.write_text(path.read_text().replace("        x = x.view(x.size(0), -1)\n",
+                                             "        while True:\n            pass\n"))
+    checks = by_id(grade(submission, keyword="AE/output_shapes or AE/code_size or CAE/output_shapes"))
+    shapes = checks["5.4/AE/output_shapes"]
+    assert not shapes.passed and "did not finish within 4 s; the grader stopped it" in shapes.feedback
+    assert "not run: AE.forward did not return within the time limit earlier" in checks["5.4/AE/code_size"].feedback
+    assert checks["6.1/CAE/output_shapes"].passed
+
+
+def test_worker_that_exits_fails_only_the_check_that_ran(submission):
+    path = submission / "prob5_AE.py"
+    path.write_text(path.read_text().replace("        x = x.view(x.size(0), -1)\n",
+                                             "        import os; os._exit(3)\n"))
+    checks = by_id(grade(submission, keyword="AE/output_shapes or CAE/output_shapes or CAE/code_size"))
+    assert "the worker exited with code 3 while running AE.forward" in checks["5.4/AE/output_shapes"].feedback
+    assert checks["6.1/CAE/output_shapes"].passed and checks["6.1/CAE/code_size"].passed
+
+
+def test_segfault_is_reported_as_a_signal(submission):
+    path = submission / "prob6_CAE.py"
+    path.write_text(path.read_text().replace("        return self.decoder(self.encoder(x))",
+                                             "        import ctypes; ctypes.string_at(0)"))
+    checks = by_id(grade(submission, keyword="CAE/output_shapes or AE/output_shapes"))
+    assert "the worker was killed by SIGSEGV while running CAE.forward" in checks["6.1/CAE/output_shapes"].feedback
+    assert checks["5.4/AE/output_shapes"].passed
+
+
+def test_student_traceback_names_the_students_line_only(submission):
+    path = submission / "prob6_CAE.py"
+    path.write_text(path.read_text().replace("        return self.decoder(self.encoder(x))",
+                                             "        return self.decoder(self.encoder(x.view(-1, 7)))"))
+    feedback = by_id(grade(submission, keyword="CAE/output_shapes"))["6.1/CAE/output_shapes"].feedback
+    assert "in prob6_CAE.py, line" in feedback and "in forward" in feedback
+    assert "autograder" not in feedback and "site-packages" not in feedback

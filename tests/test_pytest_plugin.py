@@ -1,0 +1,72 @@
+"""The grading suite under plain pytest: the same verdicts, points from a marker, nothing from the submission."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from autograder.grading.runner import grade
+from tests.conftest import ROOT
+
+pytest_plugins = ["pytester"]
+BROKEN = ROOT / "submissions" / "cpsc663-ex2" / "broken-code-size"
+SELECT = "AE/code_size or AE/linear_layers"
+
+
+def test_plain_pytest_gives_the_same_verdicts_as_autograder_grade(pytester):
+    run = pytester.runpytest_subprocess("--pyargs", "autograder.suite", "--submission", str(BROKEN),
+                                        "-k", SELECT, "-p", "no:cacheprovider", "-rf")
+    run.assert_outcomes(passed=1, failed=1)
+    run.stdout.fnmatch_lines(["*5.4/AE/code_size*code of shape 3*"])
+    assert "Traceback" not in run.stdout.str()
+    result = grade(BROKEN, keyword=SELECT)
+    assert {c.check_id: c.passed for c in result.checks} == {"5.4/AE/linear_layers": True, "5.4/AE/code_size": False}
+
+
+def test_points_marker_is_on_every_item(pytester):
+    pytester.makeconftest("""
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                print("POINTS", item.nodeid.split("[")[-1], item.get_closest_marker("points").args[0])
+    """)
+    run = pytester.runpytest_subprocess("--pyargs", "autograder.suite", "--submission", str(BROKEN),
+                                        "--collect-only", "-q", "-s", "-p", "no:cacheprovider")
+    run.stdout.fnmatch_lines(["POINTS 5.4/AE/code_size] 2", "POINTS 6.2/CAE_skip/skip_connections] 4"])
+
+
+def test_a_conftest_in_the_submission_changes_nothing(pytester, tmp_path):
+    submission = tmp_path / "sneaky"
+    shutil.copytree(BROKEN, submission)
+    (submission / "conftest.py").write_text(
+        "import pytest\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n"
+        "    outcome.get_result().outcome = 'passed'\n"
+    )
+    (submission / "pytest.ini").write_text("[pytest]\naddopts = -p no:autograder\n")
+    result = grade(submission, keyword=SELECT)
+    assert {c.check_id: c.passed for c in result.checks}["5.4/AE/code_size"] is False
+    run = pytester.runpytest_subprocess("--pyargs", "autograder.suite", "--submission", str(submission),
+                                        "-k", SELECT, "-p", "no:cacheprovider")
+    run.assert_outcomes(passed=1, failed=1)
+
+
+def test_suite_without_a_submission_says_what_is_missing(pytester):
+    run = pytester.runpytest_subprocess("--pyargs", "autograder.suite", "-p", "no:cacheprovider")
+    assert run.ret != 0
+    run.stderr.fnmatch_lines(["*the grading suite needs --submission PATH*"])
+
+
+def test_an_unreadable_archive_is_one_failing_item(pytester, tmp_path):
+    (tmp_path / "x.zip").write_text("not a zip")
+    run = pytester.runpytest_subprocess("--pyargs", "autograder.suite", "--submission", str(tmp_path / "x.zip"),
+                                        "-p", "no:cacheprovider")
+    run.assert_outcomes(errors=1)
+    run.stdout.fnmatch_lines(["*the submission could not be graded: x.zip is not a readable zip archive*"])
+
+
+@pytest.mark.parametrize("option", ["--submission", "--assignment", "--public-only"])
+def test_options_are_documented(pytester, option):
+    pytester.runpytest_subprocess("--help").stdout.fnmatch_lines([f"*{option}*"])
