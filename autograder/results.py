@@ -41,6 +41,7 @@ class SubmissionResult:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    staff_log: list[str] = field(default_factory=list)  # the grader's own failures, for instructors only
 
     @property
     def score(self) -> float:

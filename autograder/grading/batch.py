@@ -67,4 +67,7 @@ def grade_paths(args) -> int:
         print(f"gradebook: {out / 'gradebook.csv'}; one results file per submission in {out}/")
     if args.junit:
         write_junit(results, args.junit)
+    for result in results:
+        for entry in result.staff_log:
+            print(f"autograder: {result.submission}: {entry}", file=sys.stderr)
     return 0

@@ -9,7 +9,6 @@ student; the grader's own faults are never dressed up as the student's.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +67,7 @@ class GradingContext:
         self.data_dir = data_dir
         self.device = device
         self.notes: list[str] = []
+        self.staff_log: list[str] = []  # for instructors only: the grader's own failures
         self._imports: dict[str, dict] = {}
         self._probes: dict[str, ModelProbe | CheckFailed] = {}
         self._hung: dict[str, str] = {}  # model -> why it is not run again
@@ -79,6 +79,14 @@ class GradingContext:
     def call(self, op: str, what: str, timeout: float | None = None, arrays=None, **fields):
         """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running."""
         timeout = timeout or TIMEOUT_CALL
+        if not self.worker.alive:
+            started = time.monotonic()
+            try:
+                self.worker.start()
+            except WorkerFailure as failure:
+                raise CheckFailed(failure.message) from None
+            finally:
+                self.add_time("start", started)
         try:
             header, out = self.worker.call(op, what, timeout, arrays=arrays, **fields)
         except WorkerFailure as failure:
@@ -99,10 +107,8 @@ class GradingContext:
         if not self.submission.has(file):
             raise CheckFailed(f"{file} is missing from the submission")
         if file not in self._imports:
-            started = time.monotonic()
             header, _ = self.call("import", f"importing {file}", import_timeout(), file=file)
             self._imports[file] = header
-            self.add_time("import", started)
             if header.get("stopped"):
                 self.notes.append(f"{file}: {self.describe_stop(header['stopped'])}")
         return self._imports[file]
@@ -206,17 +212,22 @@ class GradingContext:
 
     # ------------------------------------------------------------ data and thresholds
 
-    @functools.cache
-    def dataset(self, name: str) -> Dataset:
-        return load_dataset(name, self.data_dir)
+    def _memo(self, key, make):
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
 
-    @functools.cache
+    def dataset(self, name: str) -> Dataset:
+        return self._memo(("dataset", name), lambda: load_dataset(name, self.data_dir))
+
     def task_data(self, recipe_name: str) -> tasks.TaskData:
         recipe = self.assignment.recipe(recipe_name)
-        return tasks.task_data(recipe, self.dataset(recipe.dataset))
+        return self._memo(("task data", recipe_name), lambda: tasks.task_data(recipe, self.dataset(recipe.dataset)))
 
-    @functools.cache
     def threshold(self, recipe_name: str) -> Threshold:
+        return self._memo(("threshold", recipe_name), lambda: self._threshold(recipe_name))
+
+    def _threshold(self, recipe_name: str) -> Threshold:
         recipe = self.assignment.recipe(recipe_name)
         found = threshold_for(load_thresholds(self.assignment), recipe_name, self.dataset(recipe.dataset))
         if not found.same_data:

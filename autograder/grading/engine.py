@@ -6,6 +6,7 @@ import contextlib
 import shutil
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from ..devices import choose_device
@@ -16,6 +17,9 @@ from ..worker.client import Worker, WorkerSettings
 from . import context
 from .context import CheckFailed, GradingContext
 from .plan import CheckCase, plan_checks
+
+INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in your work); "
+                  "the course staff have the details")
 
 
 def recognise_assignment(submission: Submission) -> str:
@@ -54,12 +58,15 @@ def torchvision_root(data_dir) -> str:
 
 
 def run_check(ctx: GradingContext, case: CheckCase) -> CheckResult:
-    started = time.monotonic()
+    started, starting = time.monotonic(), ctx.stage_seconds.get("start", 0.0)
     try:
         verdict = case.run(ctx)
     except CheckFailed as failure:
         verdict = Verdict(False, str(failure))
-    seconds = time.monotonic() - started
+    except Exception:  # the grader's own fault: the student is told so, the staff get the traceback
+        ctx.staff_log.append(f"{case.check_id}: internal error\n{traceback.format_exc()}")
+        verdict = Verdict(False, INTERNAL_ERROR)
+    seconds = time.monotonic() - started - (ctx.stage_seconds.get("start", 0.0) - starting)
     ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
     return CheckResult(
         check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,

@@ -38,6 +38,7 @@ class _Collector:
             self.result.assignment = context.assignment.id
             self.result.device = context.device
             self.result.notes = list(dict.fromkeys(context.notes))
+            self.result.staff_log = list(context.staff_log)
             self.result.stage_seconds = {k: round(v, 3) for k, v in context.stage_seconds.items()}
 
 

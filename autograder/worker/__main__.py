@@ -27,6 +27,11 @@ def main() -> int:
     from .protocol import ChannelClosed, read_message, write_message
 
     torch.set_num_threads(max(1, int(settings.get("threads", 2))))
+    if settings.get("device", "cpu").startswith("cuda"):
+        # Same submission, same device, same scores: deterministic kernels where CUDA has them.
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     root = Path.cwd().resolve()

@@ -104,8 +104,11 @@ class Worker:
     # ------------------------------------------------------------ lifecycle
 
     def _environment(self) -> dict[str, str]:
+        """Written from scratch: nothing of the grader's environment (tokens, paths) leaks in."""
         package_root = str(Path(autograder.__file__).resolve().parent.parent)
+        passed = {k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH") if k in os.environ}
         return {
+            **passed,
             "PATH": "/usr/bin:/bin",
             "HOME": str(self.scratch),
             "LANG": "C.UTF-8",
@@ -114,6 +117,7 @@ class Worker:
             "PYTHONHASHSEED": "0",
             "MPLBACKEND": "Agg",
             "OMP_NUM_THREADS": str(self.settings.threads),
+            "CUBLAS_WORKSPACE_CONFIG": ":4096:8",  # deterministic cuBLAS
             "AUTOGRADER_WORKER_SETTINGS": json.dumps(self.settings.__dict__),
         }
 
@@ -169,14 +173,15 @@ class Worker:
             return protocol.read_message(self._reply_fd, timeout)
         except protocol.ChannelTimeout:
             self.kill()
-            raise WorkerFailure("timeout", f"{what} did not finish within {timeout:.0f} s; the grader stopped it")
+            message = f"{what} did not finish within {timeout:.0f} s; the grader stopped it"
+            raise WorkerFailure("timeout", message) from None
         except protocol.ChannelClosed:
             returncode = self._wait_for_exit()
             self.kill()
-            raise WorkerFailure("crashed", f"{describe_exit(returncode)} while {what}")
+            raise WorkerFailure("crashed", f"{describe_exit(returncode)} while {what}") from None
         except protocol.ProtocolError as error:
             self.kill()
-            raise WorkerFailure("protocol", f"the worker sent a malformed reply while {what} ({error})")
+            raise WorkerFailure("protocol", f"the worker sent a malformed reply while {what} ({error})") from None
 
     def _wait_for_exit(self) -> int | None:
         try:
@@ -194,6 +199,6 @@ class Worker:
         except (BrokenPipeError, OSError):
             returncode = self._wait_for_exit()
             self.kill()
-            raise WorkerFailure("crashed", f"{describe_exit(returncode)} before {what}")
+            raise WorkerFailure("crashed", f"{describe_exit(returncode)} before {what}") from None
         header, out = self._receive(what, max(1.0, timeout - (time.monotonic() - started)))
         return header, out

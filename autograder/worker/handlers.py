@@ -19,7 +19,7 @@ import torch
 from ..layers import describe_layers
 from ..probes import jacobian_singular_values
 from ..recipes import Recipe
-from ..training import first_tensor, fit, predict
+from ..training import fit, predict
 from .importer import describe_exception, import_student_file
 from .trace import trace_ops
 

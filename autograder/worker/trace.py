@@ -100,8 +100,10 @@ def _function_settings(op: str, args, kwargs) -> dict:
     if op in ("Conv2d", "ConvTranspose2d"):
         weight = _arg(args, kwargs, 1, "weight")
         out_ch, in_ch = (weight.shape[1], weight.shape[0]) if op == "ConvTranspose2d" else weight.shape[:2]
-        return {"in_channels": int(in_ch), "out_channels": int(out_ch), "kernel_size": _plain(tuple(weight.shape[2:])),
-                "stride": _plain(_arg(args, kwargs, 3, "stride", 1)), "padding": _plain(_arg(args, kwargs, 4, "padding", 0))}
+        return {"in_channels": int(in_ch), "out_channels": int(out_ch),
+                "kernel_size": _plain(tuple(weight.shape[2:])),
+                "stride": _plain(_arg(args, kwargs, 3, "stride", 1)),
+                "padding": _plain(_arg(args, kwargs, 4, "padding", 0))}
     if op == "Linear":
         weight = _arg(args, kwargs, 1, "weight")
         return {"in_features": int(weight.shape[1]), "out_features": int(weight.shape[0])}

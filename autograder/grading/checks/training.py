@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
@@ -37,13 +35,11 @@ def _train(ctx: GradingContext, model: ModelSpec, recipe_name: str, seed: int) -
     arrays = {"train_images": data.train_images.numpy(), "eval_inputs": data.eval_inputs.numpy()}
     if recipe.task == "classify":
         arrays["train_labels"] = data.train_labels.numpy()
-    started = time.monotonic()
     header, out = ctx.call(
         "train_predict", f"training {model.name} ({recipe.budget()})", ctx.train_timeout(recipe_name),
         arrays=arrays, model=ctx.probe(model).ref, recipe=recipe.as_dict(), seed=seed, input_shape=list(shape),
         part=ctx.reconstruction_part(model),
     )  # fmt: skip
-    ctx.add_time("training", started)
     if header.get("stopped"):
         raise CheckFailed(f"training {model.name} stopped: {header['stopped']}")
     return _score(ctx, recipe_name, out["outputs"]), header
@@ -93,12 +89,10 @@ def _weights(ctx: GradingContext, model: ModelSpec) -> tuple[str, dict, np.ndarr
             try:
                 shape = ctx.usable_input_shape(model)
                 data = ctx.task_data(model.trained)
-                started = time.monotonic()
                 header, out = ctx.call("weights_predict", f"loading {present[0]} into {model.name}",
                                        arrays={"eval_inputs": data.eval_inputs.numpy()}, model=ctx.probe(model).ref,
                                        weights=present[0], input_shape=list(shape),
                                        part=ctx.reconstruction_part(model))
-                ctx.add_time("weights", started)
                 ctx.cache[key] = (present[0], header, out.get("outputs"))
             except CheckFailed as failure:
                 ctx.cache[key] = failure

@@ -1,0 +1,91 @@
+"""The wire format: plain JSON and arrays of whitelisted dtypes, bounded sizes, deadlines; never pickle."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import threading
+
+import numpy as np
+import pytest
+
+from autograder.worker import protocol
+
+
+@pytest.fixture
+def pipe():
+    read, write = os.pipe()
+    yield read, write
+    for fd in (read, write):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_round_trip(pipe):
+    read, write = pipe
+    arrays = {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "y": np.array([1, 2], dtype=np.int64)}
+    protocol.write_message(write, {"op": "forward", "n": 2}, arrays)
+    header, back = protocol.read_message(read, timeout=5)
+    assert header == {"op": "forward", "n": 2}
+    np.testing.assert_array_equal(back["x"], arrays["x"])
+    assert back["y"].dtype == np.int64
+
+
+def test_object_arrays_cannot_be_sent():
+    with pytest.raises(TypeError, match="cannot be sent"):
+        protocol.encode({}, {"x": np.array([object()], dtype=object)})
+
+
+def test_a_pickle_is_never_unpickled(pipe):
+    read, write = pipe
+    payload = pickle.dumps({"evil": True})
+    os.write(write, struct.pack(">Q", len(payload)) + payload)
+    with pytest.raises(protocol.ProtocolError, match="not JSON"):
+        protocol.read_message(read, timeout=5)
+
+
+def test_a_dtype_outside_the_whitelist_is_refused(pipe):
+    read, write = pipe
+    header = b'{"arrays": [{"name": "x", "dtype": "object", "shape": [1]}]}'
+    os.write(write, struct.pack(">Q", len(header)) + header)
+    with pytest.raises(protocol.ProtocolError, match="not acceptable"):
+        protocol.read_message(read, timeout=5)
+
+
+def test_oversized_header_and_arrays_are_refused(pipe, monkeypatch):
+    read, write = pipe
+    os.write(write, struct.pack(">Q", protocol.HEADER_LIMIT + 1))
+    with pytest.raises(protocol.ProtocolError, match="over the limit"):
+        protocol.read_message(read, timeout=5)
+    monkeypatch.setattr(protocol, "ARRAY_LIMIT", 1000)
+    header = b'{"arrays": [{"name": "x", "dtype": "float64", "shape": [1000]}]}'
+    os.write(write, struct.pack(">Q", len(header)) + header)
+    with pytest.raises(protocol.ProtocolError, match="exceed 1000 bytes"):
+        protocol.read_message(read, timeout=5)
+
+
+def test_a_silent_peer_times_out(pipe):
+    read, write = pipe
+    os.write(write, struct.pack(">Q", 100) + b'{"partial')
+    with pytest.raises(protocol.ChannelTimeout):
+        protocol.read_message(read, timeout=0.3)
+
+
+def test_a_closed_peer_is_reported(pipe):
+    read, write = pipe
+    os.close(write)
+    with pytest.raises(protocol.ChannelClosed):
+        protocol.read_message(read, timeout=5)
+
+
+def test_large_messages_stream_through_a_pipe(pipe):
+    read, write = pipe
+    big = np.random.default_rng(0).random((4000, 784), dtype=np.float32)
+    sender = threading.Thread(target=protocol.write_message, args=(write, {"op": "x"}, {"big": big}))
+    sender.start()
+    _, back = protocol.read_message(read, timeout=30)
+    sender.join()
+    np.testing.assert_array_equal(back["big"], big)
