@@ -98,9 +98,11 @@ def cmd_grade(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from .grading.batch import warn_missing_protection
     from .grading.runner import grade
     from .report.terminal import render_submission
 
+    warn_missing_protection(args.device)
     result = grade(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
                    public_only=True, keyword=args.keyword)
     print(render_submission(result))

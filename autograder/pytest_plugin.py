@@ -3,12 +3,13 @@
 Registered through the ``pytest11`` entry point, so it is active wherever the
 project is installed, and does nothing unless ``--submission`` is given.
 
-    pytest --pyargs autograder.suite --submission path/to/submission [--assignment cpsc663-ex2]
+    pytest -c /dev/null --rootdir . --pyargs autograder.suite --submission path/to/submission
 """
 
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 
@@ -35,8 +36,21 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): what a grading check is worth, e.g. @pytest.mark.points(2)")
-    if config.getoption("submission", None):
+    submission = config.getoption("submission", None)
+    if submission:
+        _refuse_configuration_from(Path(submission).resolve(), config)
         config.stash[SESSION_KEY] = {"stack": contextlib.ExitStack(), "results": []}
+
+
+def _refuse_configuration_from(submission: Path, config) -> None:
+    """pytest looks for its ini file around every path on its command line, the submission's too:
+    a pytest.ini shipped in a submission must not steer the grading run."""
+    for found in (config.inipath, config.rootpath):
+        if found is not None and Path(found).resolve().is_relative_to(submission):
+            raise pytest.UsageError(
+                f"pytest took its configuration from inside the submission ({found}); grade with "
+                "`autograder grade`, or pass `-c /dev/null --rootdir .` with --submission"
+            )
 
 
 def _session(config) -> dict:

@@ -1,24 +1,199 @@
-"""How a worker process is started and stopped.
+"""How a worker process is started, confined and stopped.
 
-The worker runs in its own session (so its whole process group can be killed
-at once), in the scratch copy of the submission, with an environment the
-grader wrote from scratch.
+Always:
+  * its own session, so the whole process group is killed at once;
+  * an environment written from scratch (worker/client.py);
+  * resource limits: CPU seconds, size of any file written, open files, no core
+    dumps, and address space on the CPU (CUDA needs a huge virtual space);
+  * a wall-clock limit on every call (worker/client.py).
+
+With bubblewrap (``bwrap``, Debian package ``bubblewrap``):
+  * a filesystem built from an allowlist: system directories, the Python
+    installation and the ``autograder`` package, read-only; the submission's
+    files read-only at ``/submission-src``, copied by the worker into a
+    size-capped tmpfs ``/submission`` where the student's code runs. The
+    answer key, hidden checks, other submissions, the results directory and
+    every home directory are simply not there;
+  * new PID, network (loopback only), IPC and UTS namespaces;
+  * when the grader runs as root, the worker drops to an unprivileged uid
+    before any student code runs, so a process-count limit applies to it.
+
+Without bubblewrap, when the grader runs as root and the Python installation
+is readable by everyone, the worker still drops to the unprivileged uid. What
+is missing is said once (``describe_protection``).
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
+import resource
+import shutil
 import signal
 import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import autograder
+
+SANDBOX_WORKDIR = "/submission"
+SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc", "/sys")
+SANDBOX_SOURCE = "/submission-src"
 
 
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = 1800
+    file_bytes: int = 256 * 1024 * 1024  # any single file the worker writes
+    open_files: int = 512
+    address_space_bytes: int = 16 * 1024**3  # CPU only
+    processes: int = 256  # for the unprivileged uid (threads count too)
+    workdir_bytes: int = 1024 * 1024**2  # the tmpfs the student's code runs in (bubblewrap)
+    uid: int = 65534  # "nobody"
+
+
+@functools.cache
+def bwrap_path() -> str | None:
+    """bubblewrap, if it is installed, can make namespaces here, and is not switched off
+    (``AUTOGRADER_BWRAP=0``)."""
+    if os.environ.get("AUTOGRADER_BWRAP", "1") == "0":
+        return None
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = subprocess.run([path, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"], capture_output=True)
+    return path if probe.returncode == 0 else None
+
+
+def _world_accessible(path: Path) -> bool:
+    """Every directory on the way is searchable, and the path readable, by any user."""
+    path = path.resolve()
+    for parent in [path, *path.parents]:
+        try:
+            mode = parent.stat().st_mode
+        except OSError:
+            return False
+        if not mode & 0o001 or (parent == path and not mode & 0o004):
+            return False
+    return True
+
+
+def python_paths() -> list[Path]:
+    """What the worker's interpreter needs: its installation and every import path that exists.
+
+    A source checkout on sys.path (the folder holding ``autograder/`` and ``reference/``) is left out:
+    only the ``autograder`` package itself is made visible.
+    """
+    checkout = Path(autograder.__file__).resolve().parent.parent
+    candidates = [sys.base_prefix, sys.prefix, sys.exec_prefix, *sys.path,
+                  Path(sys.executable).parent, Path(os.path.realpath(sys.executable)).parent]
+    paths = set()
+    for entry in candidates:
+        if entry and Path(entry).is_dir() and Path(os.path.realpath(entry)) != checkout:
+            paths.add(Path(os.path.realpath(entry)))
+    for path in list(paths):  # a venv's site-packages is inside its prefix: keep the outermost only
+        if any(other != path and path.is_relative_to(other) for other in paths):
+            paths.discard(path)
+    return sorted(paths)
+
+
+def can_drop_privileges_without_bwrap() -> bool:
+    return os.geteuid() == 0 and all(_world_accessible(p) for p in python_paths())
+
+
+def describe_protection(device: str = "cpu") -> list[str]:
+    """One line per protection that is missing on this machine (empty when all are in place)."""
+    missing = []
+    if bwrap_path() is None:
+        missing.append("bubblewrap (apt-get install bubblewrap) is not available: the student's code can read "
+                       "any file this user can read (the answer key, other submissions) and open network "
+                       "connections; only process limits and time limits apply")
+        if os.geteuid() == 0 and not can_drop_privileges_without_bwrap():
+            missing.append("running as root with a Python installation other users cannot read: the worker "
+                           "keeps root's uid, so it could signal any process")
+        elif os.geteuid() != 0:
+            missing.append("not running as root: the worker runs as this user, so it could signal the "
+                           "grader's own processes")
+    if device.startswith("cuda"):
+        missing.append("on a GPU the address-space limit is not applied (CUDA reserves a large virtual space)")
+    return missing
+
+
+@dataclass
 class Launcher:
-    """Starts a command as a sandboxed worker, and kills it with everything it started."""
+    """Starts a command as a confined worker, and kills it with everything it started."""
+
+    limits: Limits = field(default_factory=Limits)
+    device: str = "cpu"
+    readable: list[Path] = field(default_factory=list)  # extra read-only paths (the torchvision copy)
+    use_bwrap: bool = True
+
+    def __post_init__(self):
+        self.bwrap = bwrap_path() if self.use_bwrap else None
+        self.drop_uid = None
+        if os.geteuid() == 0 and (self.bwrap or can_drop_privileges_without_bwrap()):
+            self.drop_uid = self.limits.uid
+
+    # ------------------------------------------------------------ the command
+
+    def worker_settings(self) -> dict:
+        """What the worker itself must do before any student code: copy its files in, drop its uid."""
+        settings = {"drop_uid": self.drop_uid}
+        if self.bwrap:
+            settings.update(copy_from=SANDBOX_SOURCE, workdir=SANDBOX_WORKDIR)
+        return settings
+
+    def _bwrap_command(self, command: list[str], scratch: Path) -> list[str]:
+        args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+        if os.geteuid() != 0:
+            args.append("--unshare-user")
+        elif self.drop_uid is not None:
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        for system in SYSTEM_DIRS:
+            args += ["--ro-bind-try", system, system]
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+        args += ["--tmpfs", "/dev/shm"]
+        made: set[Path] = set()
+        for path in [*python_paths(), Path(autograder.__file__).resolve().parent, *self.readable]:
+            for parent in reversed(path.parents[:-1]):  # searchable by the unprivileged uid (e.g. /root)
+                if parent not in made and not any(parent.is_relative_to(s) for s in SYSTEM_DIRS):
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(parent)
+            args += ["--ro-bind", str(path), str(path)]
+        if self.device.startswith("cuda"):
+            for node in sorted(glob.glob("/dev/nvidia*")):
+                args += ["--dev-bind", node, node]
+            for path in ("/usr/local/nvidia", "/usr/local/cuda"):
+                args += ["--ro-bind-try", path, path]
+        args += ["--ro-bind", str(scratch), SANDBOX_SOURCE,
+                 "--perms", "0777", "--size", str(self.limits.workdir_bytes), "--tmpfs", SANDBOX_WORKDIR,
+                 "--chdir", SANDBOX_WORKDIR, "--setenv", "HOME", SANDBOX_WORKDIR, "--"]
+        return args + command
+
+    def _limit(self):
+        """Runs in the child before exec: resource limits (inherited by bwrap's child and the worker)."""
+        limits = self.limits
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 30))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.drop_uid is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        if not self.device.startswith("cuda"):
+            resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_bytes, limits.address_space_bytes))
 
     def popen(self, command, *, cwd, env, pass_fds, stdout, stderr) -> subprocess.Popen:
+        scratch = Path(cwd)
+        if self.bwrap:
+            command = self._bwrap_command(list(command), scratch)
+        elif self.drop_uid is not None:
+            _give_to(scratch, self.drop_uid)
         return subprocess.Popen(
             command, cwd=cwd, env=env, pass_fds=pass_fds, stdin=subprocess.DEVNULL,
-            stdout=stdout, stderr=stderr, start_new_session=True,
+            stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=self._limit,
         )  # fmt: skip
 
     def kill(self, process: subprocess.Popen) -> None:
@@ -29,4 +204,13 @@ class Launcher:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            pass
+
+
+def _give_to(folder: Path, uid: int) -> None:
+    """Let the unprivileged worker use the scratch folder (and its parent) when there is no bubblewrap."""
+    for path in [folder.parent, folder, *folder.rglob("*")]:
+        try:
+            os.chown(path, uid, uid, follow_symlinks=False)
+        except OSError:
             pass

@@ -21,7 +21,7 @@ EXPECTED = tomllib.loads((EXAMPLES / "expected.toml").read_text())
 
 
 def test_every_example_folder_has_an_expectation_and_back():
-    folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
+    folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith(".")}
     assert folders == set(EXPECTED)
     assert sum(1 for e in EXPECTED.values() if not e["fails"]) >= 4  # correct ones, several styles
     assert sum(1 for e in EXPECTED.values() if e["fails"]) >= 8  # broken ones

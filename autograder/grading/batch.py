@@ -42,7 +42,17 @@ def _progress(done: int, total: int, name: str) -> None:
     print(f"\r[{bar:<30}] {done}/{total} {name[:40]:<40}", end=end, file=sys.stderr, flush=True)
 
 
+def warn_missing_protection(device: str) -> None:
+    """Say once, before grading, which protections this machine cannot give the worker."""
+    from ..devices import choose_device
+    from ..sandbox import describe_protection
+
+    for line in describe_protection(str(choose_device(device))):
+        print(f"autograder: sandbox: {line}", file=sys.stderr)
+
+
 def grade_paths(args) -> int:
+    warn_missing_protection(args.device)
     submissions = expand(args.paths)
     if not submissions:
         print("autograder grade: no submissions found in " + ", ".join(args.paths), file=sys.stderr)

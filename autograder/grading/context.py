@@ -38,9 +38,16 @@ class CheckFailed(Exception):
     """The check cannot pass; the message is for the student."""
 
 
+MESSAGE_CHARS = 300  # of a student's exception message shown back: enough to act on, too little to smuggle much
+
+
 def student_traceback(info: dict) -> str:
     """``error`` info from the worker as a short message naming the student's own lines."""
-    text = f"{info.get('type', 'Error')}: {info.get('message', '')}".rstrip(": ")
+    message = str(info.get("message", ""))
+    if len(message) > MESSAGE_CHARS:
+        message = message[:MESSAGE_CHARS] + " [...]"
+    kind = info.get("type", "Error")
+    text = f"{kind}: {message}".rstrip(": ") if kind else message
     frames = info.get("frames") or []
     if frames:
         last = frames[-1]
@@ -107,7 +114,11 @@ class GradingContext:
         if not self.submission.has(file):
             raise CheckFailed(f"{file} is missing from the submission")
         if file not in self._imports:
-            header, _ = self.call("import", f"importing {file}", import_timeout(), file=file)
+            try:
+                header, _ = self.call("import", f"importing {file}", import_timeout(), file=file)
+            except CheckFailed as failure:  # the import killed the worker: do not try again for every check
+                header = {"ok": False, "error": {"type": "", "message": str(failure), "frames": []},
+                          "names": [], "modules": [], "stopped": None}
             self._imports[file] = header
             if header.get("stopped"):
                 self.notes.append(f"{file}: {self.describe_stop(header['stopped'])}")

@@ -52,6 +52,7 @@ def torchvision_root(data_dir) -> str:
         from ..datasets.torchvision_layout import prepare_torchvision_root
 
         root = Path(tempfile.mkdtemp(prefix="autograder-torchvision-"))
+        root.chmod(0o755)  # read by the unprivileged worker
         prepare_torchvision_root(root, data_dir)
         _prepared_roots[key] = root
     return str(_prepared_roots[key])
@@ -82,7 +83,7 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
     worker = None
     try:
         submission_dir = scratch / "submission"
-        submission_dir.mkdir()
+        submission_dir.mkdir(mode=0o755)  # read by the unprivileged worker; its parent stays private
         submission = open_submission(Path(path), submission_dir)
         assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
         chosen = str(choose_device(device))

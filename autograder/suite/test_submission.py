@@ -11,7 +11,6 @@ from autograder.grading.engine import run_check
 
 
 def test_check(check_case, grading_context, record_check):
-    __tracebackhide__ = True
     result = run_check(grading_context, check_case)
     record_check(result)
     if not result.passed:

@@ -10,14 +10,46 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
 
 
+def drop_privileges(uid: int) -> None:
+    """Become the unprivileged user before any student code runs (the grader runs as root)."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def copy_submission(source: Path, target: Path) -> None:
+    """Copy the read-only submission into the size-capped folder the student's code runs in."""
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink():
+            continue
+        destination = target / path.relative_to(source)
+        if path.is_dir():
+            destination.mkdir(exist_ok=True)
+        elif path.is_file():
+            shutil.copyfile(path, destination)
+
+
+def _forget_channel(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 def main() -> int:
     request_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
     settings = json.loads(os.environ.get("AUTOGRADER_WORKER_SETTINGS", "{}"))
+    if settings.get("drop_uid") is not None and os.geteuid() == 0:
+        drop_privileges(int(settings["drop_uid"]))
+    if settings.get("copy_from"):
+        copy_submission(Path(settings["copy_from"]), Path.cwd())
 
     import torch  # before any student file can shadow it
 
@@ -34,6 +66,8 @@ def main() -> int:
         torch.use_deterministic_algorithms(True, warn_only=True)
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
+    # A process the student's code forks must never answer for the worker: it loses the channel.
+    os.register_at_fork(after_in_child=lambda: _forget_channel(request_fd, reply_fd))
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy
     state = WorkerState(root=root, device=torch.device(settings.get("device", "cpu")))

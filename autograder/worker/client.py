@@ -45,15 +45,21 @@ class WorkerSettings:
     import_seconds: float = 60.0  # the worker's soft limit on importing one file
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def describe_exit(returncode: int | None) -> str:
+    """In words. A sandbox (bubblewrap) reports a child killed by signal N as exit status 128 + N."""
     if returncode is None:
         return "the worker stopped answering"
     if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"the worker was killed by {name}"
+        return f"the worker was killed by {_signal_name(-returncode)}"
+    if 128 < returncode < 128 + 65:
+        return f"the worker was killed by {_signal_name(returncode - 128)} (exit status {returncode})"
     return f"the worker exited with code {returncode}"
 
 
@@ -95,7 +101,8 @@ class Worker:
 
         self.scratch = scratch
         self.settings = settings
-        self.launcher = launcher or Launcher()
+        readable = [Path(settings.torchvision_root)] if settings.torchvision_root else []
+        self.launcher = launcher or Launcher(device=settings.device, readable=readable)
         self.process: subprocess.Popen | None = None
         self.output = OutputTail()
         self.starts = 0
@@ -118,7 +125,7 @@ class Worker:
             "MPLBACKEND": "Agg",
             "OMP_NUM_THREADS": str(self.settings.threads),
             "CUBLAS_WORKSPACE_CONFIG": ":4096:8",  # deterministic cuBLAS
-            "AUTOGRADER_WORKER_SETTINGS": json.dumps(self.settings.__dict__),
+            "AUTOGRADER_WORKER_SETTINGS": json.dumps({**self.settings.__dict__, **self.launcher.worker_settings()}),
         }
 
     def start(self) -> None:

@@ -65,9 +65,9 @@ class WorkerState:
         return model
 
 
-def _call(state: WorkerState, where: str, fn, *args):
+def _call(state: WorkerState, where: str, fn, *args, **kwargs):
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except BaseException as error:  # student code: anything may come out
         raise StudentError(where, error, state.root) from None
 
@@ -200,6 +200,8 @@ def handle_weights_predict(state, request, arrays):
         return {"loaded": False, "problem": "keys", "missing": missing, "unexpected": unexpected,
                 "mismatched": shapes}, {}
     model.load_state_dict(state_dict)
+    if len(arrays["eval_inputs"]) == 0:
+        return {"loaded": True, "finite": True}, {}
     part = request.get("part", "forward")
     outputs = _call(state, f"{request['model']['class']}.{part}", predict, model,
                     torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=tuple(request["input_shape"]),

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STEP_BUDGET = 10  # optimizer steps allowed at import before training is stopped
+MAX_SOURCE_BYTES = 5 * 1024 * 1024  # a larger .py file is not source a student wrote
 IMPORT_SECONDS = 60  # soft limit; the trusted side has its own hard limit
 
 
@@ -58,7 +59,7 @@ class ImportOutcome:
     names: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "stopped": self.stopped, "error": self.error, "names": self.names}
+        return {"complete": self.ok, "stopped": self.stopped, "error": self.error, "names": self.names}
 
 
 class _ImportGuard:
@@ -101,6 +102,12 @@ _guard: _ImportGuard | None = None
 def import_student_file(path: Path, root: Path) -> ImportOutcome:
     """Import ``path`` as a module named after the file; never raises for the student's faults."""
     global _guard
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        return ImportOutcome(None, ok=False, error={
+            "type": "FileTooLarge", "frames": [],
+            "message": f"{path.name} is {path.stat().st_size >> 20} MB; a source file over "
+                       f"{MAX_SOURCE_BYTES >> 20} MB is not imported",
+        })  # fmt: skip
     if _guard is None:
         _guard = _ImportGuard()
     name = path.stem

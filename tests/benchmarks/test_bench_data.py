@@ -19,7 +19,6 @@ def test_bench_mnist_load_cold(benchmark, tmp_path, monkeypatch, data_dir):
     def empty_caches():
         monkeypatch.setenv("AUTOGRADER_CACHE_DIR", str(tmp_path / f"cold{next(counter)}"))
         datasets.clear_memory_cache()
-        return (), {}
 
     mnist = benchmark.pedantic(datasets.load_dataset, args=("mnist", data_dir), setup=empty_caches, rounds=3)
     assert len(mnist.test) > 0
@@ -33,7 +32,6 @@ def test_bench_mnist_load_warm(benchmark, tmp_path, monkeypatch, data_dir):
 
     def new_process():
         datasets.clear_memory_cache()
-        return (), {}
 
     mnist = benchmark.pedantic(datasets.load_dataset, args=("mnist", data_dir), setup=new_process, rounds=10)
     assert len(mnist.test) > 0

@@ -33,6 +33,9 @@ def check_module_imports(ctx: GradingContext, file: str) -> Verdict:
         kept = ", ".join(n for n in outcome.get("modules", [])) or "nothing"
         return Verdict(False, f"importing {file} raised {student_traceback(outcome['error'])}; "
                               f"the grader kept what was defined before that point ({kept})")
-    if outcome.get("stopped"):
-        return Verdict(True, f"{file} imports; {ctx.describe_stop(outcome['stopped'])}")
+    stopped = outcome.get("stopped")
+    if stopped and stopped["reason"] != "training":  # a hang or an exit at import is a fault; training is a habit
+        return Verdict(False, f"importing {file} did not finish: {ctx.describe_stop(stopped)}")
+    if stopped:
+        return Verdict(True, f"{file} imports; {ctx.describe_stop(stopped)}")
     return Verdict(True, f"{file} imports cleanly")

@@ -87,18 +87,25 @@ def _weights(ctx: GradingContext, model: ModelSpec) -> tuple[str, dict, np.ndarr
                                          f"{' or '.join(model.weights)} at the top level of the submission.{hint}")
         else:
             try:
-                shape = ctx.usable_input_shape(model)
-                data = ctx.task_data(model.trained)
-                header, out = ctx.call("weights_predict", f"loading {present[0]} into {model.name}",
-                                       arrays={"eval_inputs": data.eval_inputs.numpy()}, model=ctx.probe(model).ref,
-                                       weights=present[0], input_shape=list(shape),
-                                       part=ctx.reconstruction_part(model))
-                ctx.cache[key] = (present[0], header, out.get("outputs"))
+                ctx.cache[key] = _load_and_predict(ctx, model, present[0])
             except CheckFailed as failure:
                 ctx.cache[key] = failure
     if isinstance(ctx.cache[key], CheckFailed):
         raise ctx.cache[key]
     return ctx.cache[key]
+
+
+def _load_and_predict(ctx: GradingContext, model: ModelSpec, file: str) -> tuple[str, dict, np.ndarray | None]:
+    """Load the weights into the student's class; predict the held-out inputs if its forward works."""
+    try:
+        shape, inputs, why_not = ctx.usable_input_shape(model), ctx.task_data(model.trained).eval_inputs.numpy(), None
+    except CheckFailed as failure:  # the file can still be loaded; only the predictions are impossible
+        shape, inputs, why_not = model.input_shapes[0], np.zeros((0, 1, 28, 28), np.float32), str(failure)
+    header, out = ctx.call("weights_predict", f"loading {file} into {model.name}", arrays={"eval_inputs": inputs},
+                           model=ctx.probe(model).ref, weights=file, input_shape=list(shape),
+                           part=ctx.reconstruction_part(model))
+    header["not_predicted"] = why_not
+    return file, header, out.get("outputs")
 
 
 def _load_problem(file: str, model: ModelSpec, header: dict) -> str:
@@ -132,6 +139,8 @@ def check_trained_weights(ctx: GradingContext, model: ModelSpec) -> Verdict:
     file, header, outputs = _weights(ctx, model)
     if not header["loaded"]:
         raise CheckFailed(f"not checked: {file} does not load into {model.name}")
+    if header.get("not_predicted"):
+        raise CheckFailed(f"not checked: {header['not_predicted']}")
     threshold = ctx.threshold(model.trained)
     value = _score(ctx, model.trained, outputs)
     if not threshold.passes(value):
