@@ -51,18 +51,29 @@ def warn_missing_protection(device: str) -> None:
         print(f"autograder: sandbox: {line}", file=sys.stderr)
 
 
+def grade_many(submissions: list[Path], **options) -> list:
+    """Grade each submission in turn; one that cannot be graded, or that attacks, never stops the batch."""
+    results = []
+    for index, path in enumerate(submissions):
+        _progress(index, len(submissions), path.name)
+        results.append(grade(path, **options))
+        _progress(index + 1, len(submissions), path.name)
+    return results
+
+
 def grade_paths(args) -> int:
     warn_missing_protection(args.device)
     submissions = expand(args.paths)
     if not submissions:
         print("autograder grade: no submissions found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
-    results = []
-    for index, path in enumerate(submissions):
-        _progress(index, len(submissions), path.name)
-        results.append(grade(path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
-                             keyword=args.keyword))
-        _progress(index + 1, len(submissions), path.name)
+    results = grade_many(submissions, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
+                         keyword=args.keyword)
+    write_reports(results, args)
+    return 0
+
+
+def write_reports(results: list, args) -> None:
     if len(results) == 1:
         print(render_submission(results[0]))
         if args.results:
@@ -80,4 +91,3 @@ def grade_paths(args) -> int:
     for result in results:
         for entry in result.staff_log:
             print(f"autograder: {result.submission}: {entry}", file=sys.stderr)
-    return 0

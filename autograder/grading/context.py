@@ -23,6 +23,8 @@ from ..submission import Submission
 from ..thresholds import Threshold, threshold_for
 from ..worker.client import Worker, WorkerFailure
 
+SUBMISSION_SECONDS = 900  # all worker calls of one submission together
+MAX_WORKER_STARTS = 6  # a submission that kills its worker more often than this is not restarted again
 IMPORT_SECONDS = 60  # the worker stops a file that is still importing after this long, keeping its definitions
 TIMEOUT_CALL = 30
 TIMEOUT_TRAIN_BASE = 60
@@ -38,6 +40,7 @@ class CheckFailed(Exception):
     """The check cannot pass; the message is for the student."""
 
 
+TRUSTED_WEIGHTS_BYTES = 256 * 1024 * 1024  # the trusted side reads weight files up to this size
 MESSAGE_CHARS = 300  # of a student's exception message shown back: enough to act on, too little to smuggle much
 
 
@@ -80,13 +83,17 @@ class GradingContext:
         self._hung: dict[str, str] = {}  # model -> why it is not run again
         self.cache: dict = {}  # checks' shared results (traces, weights, training), failures included
         self.stage_seconds: dict[str, float] = {}
+        self.started = time.monotonic()
 
     # ------------------------------------------------------------ the worker
 
     def call(self, op: str, what: str, timeout: float | None = None, arrays=None, **fields):
         """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running."""
-        timeout = timeout or TIMEOUT_CALL
+        timeout = min(timeout or TIMEOUT_CALL, self._budget_left())
         if not self.worker.alive:
+            if self.worker.starts >= MAX_WORKER_STARTS:
+                raise CheckFailed(f"not run: the student's code ended its worker {self.worker.starts} times, "
+                                  "so the grader stopped starting new ones for this submission")
             started = time.monotonic()
             try:
                 self.worker.start()
@@ -106,6 +113,13 @@ class GradingContext:
                 raise CheckFailed(header.get("message", "not found"))
             raise RuntimeError(f"worker: {header.get('message', header)}")  # the grader's own fault
         return header, out
+
+    def _budget_left(self) -> float:
+        left = SUBMISSION_SECONDS - (time.monotonic() - self.started)
+        if left <= 0:
+            raise CheckFailed(f"not run: this submission used up its grading time ({SUBMISSION_SECONDS // 60} "
+                              "minutes for all its checks)")
+        return left
 
     # ------------------------------------------------------------ files and modules
 
@@ -133,6 +147,7 @@ class GradingContext:
                         "only defines your classes",
             "timeout": "; move long-running code under `if __name__ == \"__main__\":`",
             "exit": "; a file should not exit when it is imported",
+            "fork": "; a file should not start processes when it is imported",
         }.get(stopped.get("reason"), "")
         return f"{stopped['detail']}{where}. Everything defined above that point was graded{advice}."
 
@@ -197,14 +212,52 @@ class GradingContext:
                 probe.input_shape = tuple(shape)
         return probe
 
-    def usable_input_shape(self, model: ModelSpec) -> tuple[int, ...]:
+    def usable_input_shape(self, model: ModelSpec, part: str = "forward") -> tuple[int, ...]:
+        """An input shape the model takes. For checks of the encoder or decoder alone, one the encoder
+        takes is enough, so that a broken forward costs only the checks that need forward."""
         probe = self.probe(model)
+        if probe.input_shape is not None and model.name not in self._hung:
+            return probe.input_shape
+        if part in ("encoder", "decoder") and probe.describe["attributes"].get("encoder"):
+            shape = self._memo(("encoder shape", model.name), lambda: self._encoder_shape(model))
+            if shape is not None:
+                return shape
         if model.name in self._hung:
             raise CheckFailed(f"not run: {self._hung[model.name]} earlier")
-        if probe.input_shape is None:
-            tried = "; ".join(f"input {tuple(s)}: {r}" for s, r in probe.accepted_shapes.items())
-            raise CheckFailed(f"{model.name}.forward failed for every input shape the handout allows ({tried})")
-        return probe.input_shape
+        tried = "; ".join(f"input {tuple(s)}: {r}" for s, r in probe.accepted_shapes.items())
+        raise CheckFailed(f"{model.name}.forward failed for every input shape the handout allows ({tried})")
+
+    def _encoder_shape(self, model: ModelSpec) -> tuple[int, ...] | None:
+        x = np.random.default_rng(0).random((2, *model.input_shapes[0]), dtype=np.float32)
+        for shape in model.input_shapes:
+            try:
+                self.call("forward", f"running {model.name}.encoder", arrays={"in0": x.reshape(2, *shape)},
+                          model=self.probe(model).ref, part="encoder")
+                return tuple(shape)
+            except CheckFailed:
+                continue
+        return None
+
+    def trusted_weight_shapes(self, model: ModelSpec) -> dict[str, list[int]] | None:
+        """Tensor shapes of the model's submitted weight file, read in this (trusted) process.
+
+        ``weights_only=True`` unpickles only tensors and plain containers, so a malicious file runs
+        nothing; files over the size cap are not read."""
+        def read():
+            import torch
+
+            present = [name for name in model.weights if self.submission.has(name)]
+            if not present or self.scratch_path(present[0]).stat().st_size > TRUSTED_WEIGHTS_BYTES:
+                return None
+            try:
+                state = torch.load(self.scratch_path(present[0]), map_location="cpu", weights_only=True)
+            except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
+                return None
+            if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+                return None
+            return {key: list(value.shape) for key, value in state.items()}
+
+        return self._memo(("trusted weights", model.name), read)
 
     def reconstruction_part(self, model: ModelSpec) -> str:
         """How held-out outputs are computed: through encoder and decoder for an autoencoder that has them."""

@@ -3,8 +3,8 @@
 * Training at import is cut off: a global optimizer-step hook counts the steps
   taken while a file is being imported and stops the import after
   ``STEP_BUDGET`` of them.
-* A file that runs too long at import, calls ``sys.exit``, or raises, is
-  stopped too. In every case the module keeps what it defined before that
+* A file that runs too long at import, forks, calls ``sys.exit``, or raises,
+  is stopped too. In every case the module keeps what it defined before that
   point, and the outcome says what happened and on which line of the student's
   file.
 * ``torchvision.datasets.MNIST/FashionMNIST(root, download=True)`` read the
@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.util
+import os
 import signal
 import sys
 import traceback
@@ -34,15 +36,16 @@ class StopImport(BaseException):  # noqa: N818 - control flow, not an error of t
         self.reason, self.detail = reason, detail
 
 
-def student_frames(tb, root: Path) -> list[dict]:
-    """The traceback entries that lie in the student's files, as plain data."""
+def student_frames(tb, root: Path, keep: int = 10) -> list[dict]:
+    """The traceback entries that lie in the student's files, as plain data (the outermost and innermost
+    ``keep`` of them)."""
     frames = []
-    for frame in traceback.extract_tb(tb):
+    for frame in traceback.extract_tb(tb, limit=200):  # the outermost frames: the student's own lines
         path = Path(frame.filename)
         if path.is_absolute() and path.is_relative_to(root):
             frames.append({"file": str(path.relative_to(root)), "line": frame.lineno, "function": frame.name,
-                           "code": (frame.line or "").strip()})
-    return frames
+                           "code": (frame.line or "").strip()[:200]})
+    return frames if len(frames) <= 2 * keep else frames[:keep] + frames[-keep:]
 
 
 def describe_exception(error: BaseException, root: Path) -> dict:
@@ -67,10 +70,22 @@ class _ImportGuard:
 
     def __init__(self):
         self.active = False
+        self.stopping = False
+        self.alarm_fired = False
         self.steps = 0
         import torch.optim.optimizer as optimizer
 
         optimizer.register_optimizer_step_pre_hook(self._on_step)
+        os.register_at_fork(after_in_child=self._on_fork_in_child)
+
+    def _no_fork(self):
+        raise StopImport("fork", "the file starts a process (os.fork) when imported; the grader stopped it")
+
+    def _on_fork_in_child(self):
+        """A process the student's file forks while being imported ends at once: a fork bomb at import
+        becomes a loop, which the import time limit stops, instead of a machine full of processes."""
+        if self.active:
+            os._exit(0)
 
     def _on_step(self, *args, **kwargs):
         if not self.active:
@@ -81,19 +96,35 @@ class _ImportGuard:
                                          f"{STEP_BUDGET} optimizer steps")
 
     def _on_alarm(self, signum, frame):
+        # Once only, and never during clean-up: CPython has been seen to call the handler again for one
+        # alarm when the first call raised out of deep recursion.
+        if not self.active or self.stopping or self.alarm_fired:
+            return
+        self.alarm_fired = True
         raise StopImport("timeout", f"the file was still running after {IMPORT_SECONDS} s of importing; "
                                     "the grader stopped it")
 
     def run(self, module: types.ModuleType, spec) -> None:
-        self.active, self.steps = True, 0
+        self.active, self.steps, self.stopping, self.alarm_fired = True, 0, False, False
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children started while importing are reaped at once
+        self.fork, os.fork = os.fork, self._no_fork
         previous = signal.signal(signal.SIGALRM, self._on_alarm)
         signal.setitimer(signal.ITIMER_REAL, IMPORT_SECONDS)
         try:
             spec.loader.exec_module(module)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            self.active = False
+        except BaseException:
+            self.stop(previous)
+            raise
+        self.stop(previous)
+
+    def stop(self, handler=signal.SIG_DFL) -> None:
+        """Disarm the timer and the step count; called on every way out of ``run``, and again by the caller."""
+        self.stopping = True
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.fork = getattr(self, "fork", os.fork)
+        self.active = False
 
 
 _guard: _ImportGuard | None = None
@@ -134,6 +165,7 @@ def import_student_file(path: Path, root: Path) -> ImportOutcome:
         outcome.ok = False
         outcome.error = describe_exception(error, root)
     finally:
+        _guard.stop()
         sys.argv = saved_argv
     if outcome.module is None:
         sys.modules.pop(name, None)
@@ -142,21 +174,47 @@ def import_student_file(path: Path, root: Path) -> ImportOutcome:
     return outcome
 
 
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``patch(module)`` right after the module ``name`` is first imported, and costs nothing before."""
+
+    def __init__(self, name: str, patch):
+        self.name, self.patch = name, patch
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        execute, patch = spec.loader.exec_module, self.patch
+
+        def exec_module(module):
+            execute(module)
+            patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 def redirect_torchvision_datasets(prepared_root: str | None) -> None:
-    """Make MNIST and its subclasses (FashionMNIST, ...) read ``prepared_root`` and never download."""
-    try:
-        from torchvision import datasets
-    except ImportError:
-        return
-    original = datasets.MNIST.__init__
+    """Make MNIST and its subclasses (FashionMNIST, ...) read ``prepared_root`` and never download.
 
-    def __init__(self, root=None, *args, **kwargs):
-        if prepared_root is None:
-            raise RuntimeError(f"the grader has no local copy of {type(self).__name__}")
-        if len(args) >= 4:  # (train, transform, target_transform, download, ...)
-            args = (*args[:3], False, *args[4:])
-        else:
-            kwargs["download"] = False
-        original(self, prepared_root, *args, **kwargs)
+    The patch is applied when the student's code first imports torchvision's datasets (importing
+    them up front would cost every worker two seconds)."""
 
-    datasets.MNIST.__init__ = __init__
+    def patch(mnist_module):
+        original = mnist_module.MNIST.__init__
+
+        def __init__(self, root=None, *args, **kwargs):
+            if prepared_root is None:
+                raise RuntimeError(f"the grader has no local copy of {type(self).__name__}")
+            if len(args) >= 4:  # (train, transform, target_transform, download, ...)
+                args = (*args[:3], False, *args[4:])
+            else:
+                kwargs["download"] = False
+            original(self, prepared_root, *args, **kwargs)
+
+        mnist_module.MNIST.__init__ = __init__
+
+    sys.meta_path.insert(0, _AfterImport("torchvision.datasets.mnist", patch))

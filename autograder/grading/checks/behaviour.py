@@ -56,7 +56,7 @@ def _jacobian_rank(ctx: GradingContext, model: ModelSpec) -> tuple[int, list[flo
 def _code_width(ctx: GradingContext, model: ModelSpec) -> int:
     """The width of the student's own code (the code-size check judges it against the handout)."""
     try:
-        code = encode(ctx, model, ctx.as_input(ctx.real_images(1), ctx.usable_input_shape(model)))
+        code = encode(ctx, model, ctx.as_input(ctx.real_images(1), ctx.usable_input_shape(model, "encoder")))
     except CheckFailed:
         return model.code_size
     return int(np.prod(code.shape[1:])) if code.ndim > 1 else model.code_size

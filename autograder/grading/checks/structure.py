@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ...layers import layer_parameters_by_formula
 from ...results import Verdict
 from ...spec import LayerSpec, ModelSpec
@@ -15,7 +17,7 @@ def traced_ops(ctx: GradingContext, model: ModelSpec, part: str = "forward") -> 
     """The ops a part of the model runs on one real image (cached per part)."""
     key = ("trace", model.name, part)
     if key not in ctx.cache:
-        shape = ctx.usable_input_shape(model)
+        shape = ctx.usable_input_shape(model, part)
         image = ctx.as_input(ctx.real_images(1), shape)
         if part == "decoder":
             code = encode(ctx, model, image)
@@ -163,7 +165,7 @@ def check_no_nonlinearity_at_code(ctx: GradingContext, model: ModelSpec) -> Verd
 
 
 def check_code_size(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    shape = ctx.usable_input_shape(model)
+    shape = ctx.usable_input_shape(model, "encoder")
     code = encode(ctx, model, ctx.as_input(ctx.real_images(4), shape))
     if code.ndim != 2 or code.shape[1] != model.code_size:
         width = "x".join(map(str, code.shape[1:]))
@@ -184,12 +186,32 @@ def check_parameter_count(ctx: GradingContext, model: ModelSpec) -> Verdict:
             described = {"type": op["op"], "settings": {**op["settings"], "groups": 1},
                          "bias": op.get("bias", True), "parameters": None}
             expected += layer_parameters_by_formula(described) or 0
-    found = ctx.probe(model).describe["parameters"]
+    found = verified_parameter_count(ctx, model)
     if found != expected:
         return Verdict(False, f"{model.name} has {found:,} parameters; the handout's layers (with your "
                               f"kernel sizes) have {expected:,}. Look for modules created in __init__ but never "
                               "used, or layers that are not in the handout's list.")
     return Verdict(True, f"{model.name} has {found:,} parameters, those of the handout's layers")
+
+
+def verified_parameter_count(ctx: GradingContext, model: ModelSpec) -> int:
+    """The worker's parameter count, cross-checked against the submitted weight file read here.
+
+    The weight file is read in the trusted process (torch.load with weights_only=True, which runs no
+    code). If the worker's state_dict matches the file but its parameter count does not, the student's
+    code tampered with what the model reports, and the file's count is used.
+    """
+    describe = ctx.probe(model).describe
+    reported = describe["parameters"]
+    shapes = ctx.trusted_weight_shapes(model)
+    if shapes is None or shapes != {k: list(v) for k, v in describe["state_keys"].items()}:
+        return reported
+    in_file = sum(math.prod(shape) for shape in shapes.values())
+    if in_file != reported:
+        ctx.notes.append(f"{model.name} reported {reported:,} parameters, but its weight file holds {in_file:,} "
+                         "values matching its state_dict; the grader counted the file's")
+        return in_file
+    return reported
 
 
 def check_first_conv_filters(ctx: GradingContext, model: ModelSpec) -> Verdict:

@@ -1,0 +1,1 @@
+raise RuntimeError("a shadowing numpy was imported")

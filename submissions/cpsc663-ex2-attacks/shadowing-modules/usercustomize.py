@@ -1,0 +1,1 @@
+raise RuntimeError("a usercustomize from the submission ran")

@@ -1,0 +1,241 @@
+"""The adversarial corpus, graded as one batch: every attack is contained and gets the grade it deserves.
+
+The batch also holds a correct submission, which must keep full marks; the
+reports are written by the trusted process after the batch and must be the
+grader's own; no secret of the grader and no answer-key content may appear in
+any feedback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import stat
+import time
+import tomllib
+import zipfile
+
+import pytest
+import torch
+
+from autograder.grading import context
+from autograder.grading.batch import grade_many, write_reports
+from autograder.report.gradescope import gradescope_results
+from autograder.sandbox import Launcher, bwrap_path
+from tests.conftest import ROOT
+
+CORPUS = ROOT / "submissions" / "cpsc663-ex2-attacks"
+BASE = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+EXPECTED = tomllib.loads((CORPUS / "expected.toml").read_text())
+SECRET = "s3cr3t-token-that-must-never-leak"
+
+
+def protections() -> set[str]:
+    found = set()
+    if bwrap_path():
+        found.add("bubblewrap")
+    if Launcher().drop_uid is not None:
+        found.add("privilege drop")
+    return found
+
+
+def runnable(name: str) -> str | None:
+    """None if the attack can be run here, else why not."""
+    needed = EXPECTED[name].get("requires", [])
+    if needed and not set(needed) & protections():
+        return f"needs {' or '.join(needed)} to be contained, and this machine has neither"
+    return None
+
+
+# ---------------------------------------------------------------- builders of the generated attacks
+
+
+def _ae_files(target):
+    target.mkdir(parents=True)
+    shutil.copy(BASE / "prob5_AE.py", target / "prob5_AE.py")
+    shutil.copy(BASE / "mnist_ae.pt", target / "mnist_ae.pt")
+
+
+class _RunsAShellCommand:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def malicious_pickle(batch, name, scratch):
+    _ae_files(batch / name)
+    torch.save({"encoder.0.weight": _RunsAShellCommand(scratch / "pwned")}, batch / name / "mnist_ae.pt")
+    return batch / name
+
+
+def escaping_zip(batch, name, scratch):
+    path = batch / f"{name}.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(BASE / "prob5_AE.py", "prob5_AE.py")
+        zf.write(BASE / "mnist_ae.pt", "mnist_ae.pt")
+        zf.writestr("../../escaped.py", "owned = 1\n")
+        zf.writestr(str(scratch / "absolute-escape.py"), "owned = 1\n")
+        link = zipfile.ZipInfo("link.py")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    return path
+
+
+def zip_bomb(batch, name, scratch):
+    path = batch / f"{name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(BASE / "prob5_AE.py", "prob5_AE.py")
+        with zf.open("bomb.bin", "w") as bomb:
+            zeros = b"\0" * (1 << 24)
+            for _ in range(70):  # 1.1 GB
+                bomb.write(zeros)
+    return path
+
+
+def huge_source(batch, name, scratch):
+    _ae_files(batch / name)
+    filler = ("# " + "x" * 98 + "\n") * (50 * 1024 * 1024 // 101)
+    (batch / name / "prob5_AE.py").write_text((BASE / "prob5_AE.py").read_text() + filler)
+    return batch / name
+
+
+def latin1_source(batch, name, scratch):
+    _ae_files(batch / name)
+    text = 'author = "Renée"\n' + (BASE / "prob5_AE.py").read_text()
+    (batch / name / "prob5_AE.py").write_bytes(text.encode("latin-1"))
+    return batch / name
+
+
+BUILDERS = {f.__name__: f for f in (malicious_pickle, escaping_zip, zip_bomb, huge_source, latin1_source)}
+
+
+# ---------------------------------------------------------------- the batch
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the runnable corpus plus a correct submission in one batch, with short time limits."""
+    scratch = tmp_path_factory.mktemp("attack-scratch")
+    batch = tmp_path_factory.mktemp("batch")
+    paths = {}
+    for name, entry in EXPECTED.items():
+        if runnable(name) is None:
+            if "generate" in entry:
+                paths[name] = BUILDERS[entry["generate"]](batch, name, scratch)
+            else:
+                paths[name] = batch / name
+                shutil.copytree(CORPUS / name, paths[name])
+    paths["control"] = batch / "control"
+    shutil.copytree(BASE, paths["control"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(context, "TIMEOUT_CALL", 10)
+        patch.setattr(context, "IMPORT_SECONDS", 10)
+        patch.setenv("AUTOGRADER_TEST_SECRET", SECRET)
+        started = time.monotonic()
+        results = grade_many(list(paths.values()), device="cpu")
+        seconds = time.monotonic() - started
+        out = tmp_path_factory.mktemp("reports")
+        write_reports(results, argparse.Namespace(out=str(out), junit=str(out / "junit.xml"), results=None))
+    by_name = {name: result for name, result in zip(paths, results, strict=True)}
+    return {"results": by_name, "seconds": seconds, "scratch": scratch, "batch": batch, "out": out}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_attack_is_contained_and_gets_the_grade_it_deserves(graded, name):
+    if runnable(name):
+        pytest.skip(runnable(name))
+    entry = EXPECTED[name]
+    result = graded["results"][name]
+    if "error" in entry:
+        assert result.error and entry["error"] in result.error and not result.checks
+        return
+    assert result.error is None, result.error
+    checks = [c for c in result.checks if _matches(entry["keyword"], c.check_id)]
+    assert checks, f"no check matches {entry['keyword']!r}"
+    wanted = {}
+    for pattern, words in entry["fails"].items():
+        matched = [c.check_id for c in checks if fnmatch.fnmatchcase(c.check_id, pattern)]
+        assert matched, f"{pattern!r} matches no graded check"
+        wanted.update(dict.fromkeys(matched, words))
+    failed = {c.check_id: c.feedback for c in checks if not c.passed}
+    assert set(failed) == set(wanted), f"{name}: failed {failed}, expected failures {sorted(wanted)}"
+    for check_id, words in wanted.items():
+        assert words in failed[check_id], f"{name} {check_id}: {words!r} not in {failed[check_id]!r}"
+
+
+def _matches(keyword: str, check_id: str) -> bool:
+    """The corpus' keywords: alternatives joined by ' or ', each a substring of the check id."""
+    return any(part.strip() in check_id for part in keyword.split(" or "))
+
+
+@pytest.mark.slow
+def test_the_correct_submission_in_the_same_batch_keeps_full_marks(graded):
+    control = graded["results"]["control"]
+    assert control.error is None and control.score == control.max_score == 90, control.failed()
+
+
+@pytest.mark.slow
+def test_nothing_secret_reaches_any_feedback(graded):
+    reference = (ROOT / "reference" / "cpsc663_ex2" / "thresholds.json").read_text()[:200]
+    for name, result in graded["results"].items():
+        text = json.dumps(result.as_dict())
+        assert SECRET not in text, name
+        assert "LEAKED" not in text, name
+        assert reference not in text and "calibration_seeds" not in text, name
+
+
+@pytest.mark.slow
+def test_reports_are_the_graders_own(graded):
+    out = graded["out"]
+    for name, result in graded["results"].items():
+        written = json.loads((out / f"{result.submission}.json").read_text())
+        assert written == json.loads(json.dumps(gradescope_results(result))), name
+    assert (out / "gradebook.csv").read_text().count("\n") == len(graded["results"]) + 1
+
+
+@pytest.mark.slow
+def test_generated_attacks_left_no_trace_outside(graded):
+    scratch = graded["scratch"]
+    assert not (scratch / "pwned").exists(), "the malicious pickle ran"
+    assert not (scratch / "absolute-escape.py").exists()
+    assert not (graded["batch"].parent / "escaped.py").exists() and not (graded["batch"] / "escaped.py").exists()
+    if "zip-with-escaping-paths" in graded["results"]:
+        notes = " ".join(graded["results"]["zip-with-escaping-paths"].notes)
+        assert "a '..' component" in notes and "an absolute path" in notes and "a symbolic link" in notes
+
+
+@pytest.mark.slow
+def test_print_flood_is_capped(graded):
+    result = graded["results"].get("print-flood")
+    if result is None:
+        pytest.skip("print-flood was not run")
+    assert result.score == 23  # the AE's checks and its file: all this submission holds
+
+
+@pytest.mark.slow
+def test_report_what_each_attack_costs(graded, capsys):
+    """Not a check: prints the table of attacks, contained or not, and their grading time (pytest -s)."""
+    lines = [f"{'attack':32} {'score':>7} {'seconds':>8}  outcome"]
+    for name, result in graded["results"].items():
+        keyword = EXPECTED[name]["keyword"] if name in EXPECTED else "/"
+        graded_checks = [c for c in result.checks if _matches(keyword, c.check_id)]
+        failed = ", ".join(c.check_id.rsplit("/", 1)[-1] for c in graded_checks if not c.passed)
+        score = f"{sum(c.points for c in graded_checks):g}/{sum(c.max_points for c in graded_checks):g}"
+        lines.append(f"{name:32} {score:>7} {result.seconds:>8.1f}  {(result.error or failed or '-')[:80]}")
+    lines.append(f"whole batch: {graded['seconds']:.1f} s")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+    assert len(lines) == len(graded["results"]) + 2
+
+
+def test_protection_in_place_is_reported():
+    from autograder.sandbox import describe_protection
+
+    missing = describe_protection("cpu")
+    assert ("bubblewrap" in protections()) == (not any("bubblewrap" in line for line in missing))
