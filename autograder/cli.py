@@ -2,6 +2,7 @@
 
     autograder grade PATH... [--results F] [--junit F] [--out DIR]   grade submissions
     autograder check [PATH]                       a student's check of their own folder (public checks)
+    autograder export PATH... [--out DIR]         written answers beside the problems, HTML and PDF
     autograder data [--data-dir DIR]              list the data sets and where they come from
     autograder data prepare ROOT [--data-dir DIR] write a torchvision-layout copy under ROOT
     autograder answer-key [ID ...]                compute every analytic answer two ways and compare
@@ -109,6 +110,33 @@ def cmd_check(args) -> int:
     return 0 if not result.error else 1
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from .export import export_submission
+    from .grading.batch import expand
+    from .grading.engine import recognise_assignment
+    from .spec import load_assignment
+    from .submission import SubmissionError, open_submission
+
+    status = 0
+    for path in expand(args.paths):
+        try:
+            assignment_id = args.assignment
+            if assignment_id is None:
+                import tempfile
+
+                with tempfile.TemporaryDirectory() as scratch:
+                    assignment_id = recognise_assignment(open_submission(path, Path(scratch)))
+            result = export_submission(path, load_assignment(assignment_id), Path(args.out), pdf=not args.no_pdf)
+        except SubmissionError as error:
+            print(f"{path.name}: not exported: {error}")
+            status = 1
+            continue
+        print(f"{result.submission}: {result.html}{' and ' + str(result.pdf) if result.pdf else ''} ({result.note})")
+    return status
+
+
 def cmd_make_weights(args) -> int:
     from .grading.weights_tool import make_weights
 
@@ -142,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", default=".", help="your folder (default: the current one)")
     _grade_options(check)
     check.set_defaults(run=cmd_check)
+
+    export = commands.add_parser("export", help="written answers next to the problems, as HTML and PDF, "
+                                                "for human graders")
+    export.add_argument("paths", nargs="+", metavar="PATH", help="a submission, or a folder of many")
+    export.add_argument("--out", default="autograder-export", metavar="DIR", help="where to write (default: "
+                                                                                  "./autograder-export)")
+    export.add_argument("--assignment", metavar="ID", help="assignment id (default: recognised from the files)")
+    export.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    export.set_defaults(run=cmd_export)
 
     weights = commands.add_parser("make-weights", help="train a submission's classes and save their weights "
                                                        "(for building example submissions)")

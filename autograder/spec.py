@@ -134,6 +134,7 @@ class Assignment:
     derivations: str | None = None  # a module of the answer key with CHECKS and answer()
     files: tuple[FileSpec, ...] = ()
     answers: AnswersSpec | None = None
+    notebook_points: float | None = None  # a "the notebook runs" check, when the assignment takes notebooks
 
     def recipe(self, name: str) -> Recipe:
         return self.recipes[name]
@@ -222,6 +223,7 @@ def parse_assignment(path: Path) -> Assignment:
         files=tuple(FileSpec(name, str(f.get("problem", "")), dict(f.get("points", {})))
                     for name, f in data.get("files", {}).items()),
         answers=_answers(data.get("answers")),
+        notebook_points=data["notebook"].get("points", 0.0) if "notebook" in data else None,
     )
 
 

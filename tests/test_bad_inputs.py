@@ -117,3 +117,13 @@ def test_student_traceback_names_the_students_line_only(submission):
     feedback = by_id(grade(submission, keyword="CAE/output_shapes"))["6.1/CAE/output_shapes"].feedback
     assert "in prob6_CAE.py, line" in feedback and "in forward" in feedback
     assert "autograder" not in feedback and "site-packages" not in feedback
+
+
+def test_code_that_hard_codes_cuda_runs_on_the_cpu_with_a_note(submission):
+    path = submission / "prob5_AE.py"
+    path.write_text(path.read_text().replace("        x = x.view(x.size(0), -1)\n",
+                                             "        x = x.to('cuda').view(x.size(0), -1)\n")
+                    + "\nDEVICE = torch.device('cuda')\nprobe = torch.zeros(2, device='cuda').cuda()\n")
+    result = grade(submission, keyword="prob5_AE or 5.4/AE/output_shapes or 5.4/AE/code_size")
+    assert all(c.passed for c in result.checks), [c.feedback for c in result.failed()]
+    assert any("asks for a CUDA GPU; there is none here, so it ran on the CPU" in note for note in result.notes)

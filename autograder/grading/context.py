@@ -18,6 +18,7 @@ import numpy as np
 from .. import tasks
 from ..answer_key import load_thresholds
 from ..datasets import Dataset, load_dataset
+from ..notebooks import NotebookProblem, find_notebook, validate
 from ..spec import Assignment, ModelSpec
 from ..submission import Submission
 from ..thresholds import Threshold, threshold_for
@@ -25,6 +26,9 @@ from ..worker.client import Worker, WorkerFailure
 
 SUBMISSION_SECONDS = 900  # all worker calls of one submission together
 MAX_WORKER_STARTS = 6  # a submission that kills its worker more often than this is not restarted again
+NOTEBOOK_SECONDS = 600  # all cells of a notebook together
+NOTEBOOK_CELL_SECONDS = 120  # one cell
+NOTEBOOK_STEP_BUDGET = 10  # optimizer steps a notebook cell may take before its training is stopped
 IMPORT_SECONDS = 60  # the worker stops a file that is still importing after this long, keeping its definitions
 TIMEOUT_CALL = 30
 TIMEOUT_TRAIN_BASE = 60
@@ -34,6 +38,34 @@ TIMEOUT_TRAIN_PER_STEP = 0.25
 def import_timeout() -> float:
     """The hard limit on importing a file: the worker's own soft limit, plus time to report."""
     return IMPORT_SECONDS + 30
+
+
+def _notebook_problem(path: Path) -> str | None:
+    try:
+        validate(path)
+    except NotebookProblem as problem:
+        return str(problem)
+    return None
+
+
+def _notebook_notes(file: str, report: dict) -> list[str]:
+    """What the student should know about how their notebook was run."""
+    notes = []
+    stopped = [c for c in report.get("cells", []) if c["status"] == "training stopped"]
+    if stopped:
+        cells = ", ".join(str(c["index"] + 1) for c in stopped)
+        notes.append(f"{file}: training in cell(s) {cells} was stopped after a few optimizer steps; the grader "
+                     "trains your models itself, so the cells after them still ran")
+    if report.get("skipped"):
+        shown = "; ".join(report["skipped"][:6]) + ("; ..." if len(report["skipped"]) > 6 else "")
+        notes.append(f"{file}: skipped, since grading is offline and headless: {shown}")
+    if report.get("cuda_requests"):
+        notes.append(f"{file}: the code asks for a CUDA GPU; there is none here, so it ran on the CPU")
+    not_run = [c for c in report.get("cells", []) if c["status"] == "not run"]
+    if not_run:
+        notes.append(f"{file}: {len(not_run)} cell(s) were not run: the notebook used up its "
+                     f"{NOTEBOOK_SECONDS // 60} minutes")
+    return notes
 
 
 class CheckFailed(Exception):
@@ -82,6 +114,7 @@ class GradingContext:
         self._probes: dict[str, ModelProbe | CheckFailed] = {}
         self._hung: dict[str, str] = {}  # model -> why it is not run again
         self.cache: dict = {}  # checks' shared results (traces, weights, training), failures included
+        self._notebook_loaded_at: int | None = None  # the worker start that ran the notebook
         self.stage_seconds: dict[str, float] = {}
         self.started = time.monotonic()
 
@@ -123,10 +156,56 @@ class GradingContext:
 
     # ------------------------------------------------------------ files and modules
 
+    # ------------------------------------------------------------ the notebook
+
+    @property
+    def notebook_file(self) -> str | None:
+        return self._memo(("notebook file",), lambda: find_notebook(self.submission))
+
+    def notebook_report(self) -> dict:
+        """Run the submission's notebook in the worker (once per worker); its report. CheckFailed if the
+        notebook cannot be run at all."""
+        file = self.notebook_file
+        if file is None:
+            raise CheckFailed("there is no notebook in the submission")
+        problem = self._memo(("notebook problem",), lambda: _notebook_problem(self.scratch_path(file)))
+        if problem:
+            raise CheckFailed(problem)
+        cached = self.cache.get(("notebook report",))
+        if isinstance(cached, CheckFailed):
+            raise cached
+        if cached is not None and (not cached["ran"] or self._notebook_loaded_at == self.worker.starts):
+            return cached
+        settings = {"cell_seconds": NOTEBOOK_CELL_SECONDS, "notebook_seconds": NOTEBOOK_SECONDS,
+                    "step_budget": NOTEBOOK_STEP_BUDGET}
+        try:
+            header, _ = self.call("load_notebook", f"running {file}", NOTEBOOK_SECONDS + 90, file=file,
+                                  settings=settings)
+        except CheckFailed as failure:
+            self.cache[("notebook report",)] = failure
+            raise
+        report = header["notebook"]
+        self._notebook_loaded_at = self.worker.starts
+        if cached is None:
+            self.notes.extend(_notebook_notes(file, report))
+        self.cache[("notebook report",)] = report
+        return report
+
+    def notebook_namespace_ready(self) -> bool:
+        """True when the worker serving now holds the notebook's definitions."""
+        if self.notebook_file is None:
+            return False
+        try:
+            return self.notebook_report()["ran"]
+        except CheckFailed:
+            return False
+
     def import_file(self, file: str) -> dict:
         """The worker's account of importing ``file`` (cached). Raises CheckFailed if it is absent."""
         if not self.submission.has(file):
             raise CheckFailed(f"{file} is missing from the submission")
+        if self.notebook_file:
+            self.notebook_namespace_ready()  # the notebook runs first: its kernel then serves every request
         if file not in self._imports:
             try:
                 header, _ = self.call("import", f"importing {file}", import_timeout(), file=file)
@@ -136,6 +215,9 @@ class GradingContext:
             self._imports[file] = header
             if header.get("stopped"):
                 self.notes.append(f"{file}: {self.describe_stop(header['stopped'])}")
+            if header.get("cuda_requests") and not self.cache.get(("cuda noted",)):
+                self.cache[("cuda noted",)] = True
+                self.notes.append(f"{file}: the code asks for a CUDA GPU; there is none here, so it ran on the CPU")
         return self._imports[file]
 
     @staticmethod
@@ -159,6 +241,9 @@ class GradingContext:
                 continue
             outcome = self.import_file(file)
             if model.name in outcome.get("modules", []):
+                if self._notebook_defines(model.name, own=True):
+                    self.notes.append(f"{model.name} is defined in {file} and in the notebook {self.notebook_file}; "
+                                      f"the handout asks for {file}, so that one was graded")
                 return file
             if outcome.get("error") and not outcome.get("names"):
                 problems.append(f"{file} could not be imported: {student_traceback(outcome['error'])}")
@@ -170,10 +255,29 @@ class GradingContext:
             else:
                 problems.append(f"{file} defines no class {model.name} (it defines: "
                                 f"{', '.join(outcome.get('modules', [])) or 'no nn.Module classes'})")
+        in_notebook = self._notebook_defines(model.name)
+        if in_notebook:
+            self.notes.append(f"{model.name}: {' and '.join(problems) if problems else ' or '.join(model.files)} "
+                              f"{'' if problems else 'is missing'}; the handout asks for the class in that file, "
+                              f"so the {model.name} your notebook {self.notebook_file} defines was graded instead")
+            return self.notebook_file
         if not problems:
             names = " or ".join(model.files)
             raise CheckFailed(f"{names} is missing from the submission, so {model.name} could not be graded")
         raise CheckFailed("; ".join(problems))
+
+    def _notebook_defines(self, name: str, own: bool = False) -> bool:
+        """The notebook's namespace holds the class (``own``: defined in the notebook, not imported)."""
+        if not self.notebook_namespace_ready():
+            return False
+        return name in self.import_file_from_notebook().get("own_modules" if own else "modules", [])
+
+    def import_file_from_notebook(self) -> dict:
+        def read():
+            header, _ = self.call("import", f"reading {self.notebook_file}", file=self.notebook_file)
+            return header
+
+        return self._memo(("notebook import", self._notebook_loaded_at), read)
 
     # ------------------------------------------------------------ models
 
@@ -262,9 +366,9 @@ class GradingContext:
     def reconstruction_part(self, model: ModelSpec) -> str:
         """How held-out outputs are computed: through encoder and decoder for an autoencoder that has them."""
         attributes = self.probe(model).describe["attributes"]
-        if model.code_size and attributes.get("encoder") and attributes.get("decoder"):
+        if model.code_size and not model.skip_connections and attributes.get("encoder") and attributes.get("decoder"):
             return "decode_encoded"
-        return "forward"
+        return "forward"  # a model with skip connections reconstructs through them, in forward
 
     def real_images(self, n: int, recipe_name: str | None = None) -> np.ndarray:
         """``n`` held-out images, float32 (n, 1, 28, 28) in [0, 1]."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import shutil
 import tempfile
 import time
@@ -22,16 +24,32 @@ INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in 
                   "the course staff have the details")
 
 
+def _notebook_sources(submission: Submission) -> str:
+    """The code of the submission's notebooks, read as JSON (never run), for recognising the assignment."""
+    text = []
+    for name in submission.files():
+        if name.endswith(".ipynb"):
+            try:
+                cells = json.loads(submission.root.joinpath(name).read_text()).get("cells", [])
+                text.extend("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+            except (ValueError, OSError, AttributeError, TypeError):
+                continue
+    return "\n".join(text)
+
+
 def recognise_assignment(submission: Submission) -> str:
-    """The assignment whose expected files the submission holds most of."""
+    """The assignment whose expected files (and, in notebooks, classes) the submission holds most of."""
     scores = {}
+    notebook_code = _notebook_sources(submission)
     for assignment_id, toml in available_assignments().items():
         assignment = parse_assignment(toml)
         names = {f.name for f in assignment.files}
         for model in assignment.models.values():
             names.update(model.files)
             names.update(model.weights)
-        scores[assignment_id] = sum(submission.has(name) for name in names)
+        classes = sum(bool(re.search(rf"^\s*class\s+{re.escape(m)}\b", notebook_code, re.M))
+                      for m in assignment.models)
+        scores[assignment_id] = sum(submission.has(name) for name in names) + classes
     best = max(scores.values(), default=0)
     winners = [a for a, score in scores.items() if score == best]
     if best == 0:

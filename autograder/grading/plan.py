@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..results import Verdict
 from ..spec import Assignment
-from .checks import answers, behaviour, files, structure, training
+from .checks import answers, behaviour, files, notebooks, structure, training
 
 STAGES = ("files", "imports", "structure", "behaviour", "answers", "training", "weights")
 
@@ -63,6 +63,9 @@ FILE_CHECKS = {
 
 def plan_checks(assignment: Assignment) -> list[CheckCase]:
     cases = []
+    if assignment.notebook_points is not None:
+        cases.append(CheckCase("notebook/runs", "The notebook runs", "", assignment.notebook_points, "imports",
+                               "visible", notebooks.check_notebook_runs))
     for spec in assignment.files:
         for name, points in spec.points.items():
             function, stage, title = FILE_CHECKS[name]

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import sys
-import traceback
 from pathlib import Path
 
 
@@ -35,14 +34,6 @@ def copy_submission(source: Path, target: Path) -> None:
             shutil.copyfile(path, destination)
 
 
-def _forget_channel(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 def main() -> int:
     request_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
     settings = json.loads(os.environ.get("AUTOGRADER_WORKER_SETTINGS", "{}"))
@@ -53,10 +44,11 @@ def main() -> int:
 
     import torch  # before any student file can shadow it
 
-    from . import importer
-    from .handlers import WorkerState, dispatch
+    from . import cuda_shim, importer
+    from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
-    from .protocol import ChannelClosed, read_message, write_message
+    from .notebook_runner import run_and_hand_over, wait_for_kernel
+    from .protocol import write_message
 
     torch.set_num_threads(max(1, int(settings.get("threads", 2))))
     if settings.get("device", "cpu").startswith("cuda"):
@@ -66,24 +58,25 @@ def main() -> int:
         torch.use_deterministic_algorithms(True, warn_only=True)
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
-    # A process the student's code forks must never answer for the worker: it loses the channel.
-    os.register_at_fork(after_in_child=lambda: _forget_channel(request_fd, reply_fd))
+    importer.redirect_keras_datasets(settings.get("torchvision_root"))
+    cuda_shim.install()
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy
     state = WorkerState(root=root, device=torch.device(settings.get("device", "cpu")))
     write_message(reply_fd, {"ok": True, "ready": True, "torch": torch.__version__, "pid": os.getpid()})
-    while True:
-        try:
-            request, arrays = read_message(request_fd)
-        except ChannelClosed:
-            return 0
-        if request.get("op") == "exit":
-            return 0
-        try:
-            header, out = dispatch(state, request, arrays)
-        except Exception:  # a fault of the grader's own code: report it, keep serving
-            header, out = {"ok": False, "failure": "internal", "message": traceback.format_exc(limit=5)}, {}
-        write_message(reply_fd, header, out)
+
+    def load_notebook(request):
+        if request.get("op") != "load_notebook":
+            return {"ok": False, "failure": "protocol", "message": f"unknown op {request.get('op')!r}"}
+        reply, kernel = run_and_hand_over(root / request["file"], request_fd, reply_fd,
+                                          {**settings, **request.get("settings", {})})
+        if kernel is None:
+            return reply
+        wait_for_kernel(kernel, request_fd, reply_fd)  # the kernel answers from now on
+        return False
+
+    serve(state, request_fd, reply_fd, special=load_notebook)
+    return 0
 
 
 if __name__ == "__main__":

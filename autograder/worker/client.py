@@ -123,6 +123,7 @@ class Worker:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
             "MPLBACKEND": "Agg",
+            "KERAS_BACKEND": "torch",  # Keras 3 student code runs on PyTorch; there is no TensorFlow
             "OMP_NUM_THREADS": str(self.settings.threads),
             "CUBLAS_WORKSPACE_CONFIG": ":4096:8",  # deterministic cuBLAS
             "AUTOGRADER_WORKER_SETTINGS": json.dumps({**self.settings.__dict__, **self.launcher.worker_settings()}),

@@ -10,6 +10,8 @@ held-out data, never expected answers.
 from __future__ import annotations
 
 import math
+import os
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from ..layers import describe_layers
 from ..probes import jacobian_singular_values
 from ..recipes import Recipe
 from ..training import fit, predict
+from . import cuda_shim
 from .importer import describe_exception, import_student_file
 from .trace import trace_ops
 
@@ -106,7 +109,9 @@ def handle_import(state, request, arrays):
     outcome = state.outcome(request["file"])
     classes = sorted(k for k, v in vars(outcome.module).items()
                      if isinstance(v, type) and issubclass(v, torch.nn.Module)) if outcome.module else []
-    return {**outcome.as_dict(), "modules": classes}, {}
+    module_name = outcome.module.__name__ if outcome.module else None
+    own = [k for k in classes if getattr(vars(outcome.module)[k], "__module__", None) in (module_name, "__main__")]
+    return {**outcome.as_dict(), "modules": classes, "own_modules": own, "cuda_requests": cuda_shim.requests}, {}
 
 
 def handle_describe(state, request, arrays):
@@ -262,3 +267,41 @@ def dispatch(state: WorkerState, request: dict, arrays: dict) -> tuple[dict, dic
         return {"ok": False, "failure": "student", **error.info}, {}
     except (LookupError, FileNotFoundError) as error:
         return {"ok": False, "failure": "missing", "message": str(error).strip("'\"")}, {}
+
+
+def close_quietly(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def serve(state: WorkerState, request_fd: int, reply_fd: int, special=None) -> None:
+    """Answer requests until told to exit or the channel closes.
+
+    ``special(request)`` may take an op the handlers do not know: it returns a reply to send, or
+    ``False`` to stop serving (the channel has been handed on).
+    """
+    from .protocol import ChannelClosed, read_message, write_message
+
+    # A process the student's code forks must never answer for the worker: it loses the channel.
+    os.register_at_fork(after_in_child=lambda: close_quietly(request_fd, reply_fd))
+    while True:
+        try:
+            request, arrays = read_message(request_fd)
+        except ChannelClosed:
+            return
+        if request.get("op") == "exit":
+            return
+        if special is not None and request.get("op") not in HANDLERS:
+            reply = special(request)
+            if reply is False:
+                return
+            write_message(reply_fd, reply)
+            continue
+        try:
+            header, out = dispatch(state, request, arrays)
+        except Exception:  # a fault of the grader's own code: report it, keep serving
+            header, out = {"ok": False, "failure": "internal", "message": traceback.format_exc(limit=5)}, {}
+        write_message(reply_fd, header, out)

@@ -25,6 +25,10 @@ def student_values(ctx: GradingContext) -> dict:
     if key not in ctx.cache:
         spec = ctx.assignment.answers
         file = spec.file
+        if not ctx.submission.has(file) and ctx.notebook_namespace_ready():
+            file = ctx.notebook_file
+            ctx.notes.append(f"{spec.file} is missing; the numeric answers were read from the variables of "
+                             f"the notebook {file}")
         if not ctx.submission.has(file):
             ctx.cache[key] = CheckFailed(f"{file} is missing; put your numeric answers in {file} "
                                          "(see the handout for the variable names)")
@@ -33,6 +37,7 @@ def student_values(ctx: GradingContext) -> dict:
                 header, _ = ctx.call("values", f"importing {file}", import_timeout(), file=file,
                                      names=[a.variable for a in spec.variables.values()])
                 ctx.cache[key] = header["values"]
+                ctx.cache[("answers file",)] = file
             except CheckFailed as failure:
                 ctx.cache[key] = failure
     if isinstance(ctx.cache[key], CheckFailed):
@@ -42,7 +47,7 @@ def student_values(ctx: GradingContext) -> dict:
 
 def check_numeric_answer(ctx: GradingContext, answer: AnswerSpec) -> Verdict:
     values = student_values(ctx)
-    file, rtol = ctx.assignment.answers.file, ctx.assignment.answers.tolerance
+    file, rtol = ctx.cache.get(("answers file",), ctx.assignment.answers.file), ctx.assignment.answers.tolerance
     if answer.variable not in values:
         return Verdict(False, f"{file} defines no variable {answer.variable} (Problem {answer.problem})")
     found = values[answer.variable]["value"]

@@ -1,0 +1,120 @@
+"""Notebooks on the trusted side: found, validated and cut into problems; never executed here.
+
+Validation reads JSON only. Problems are found by the headings and opening
+words students use: "## Problem 3", "Problem 5.1 ...", "Problem 2 (c) Solution",
+"**Problem 4.2(b)**", "Bonus".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .submission import Submission
+
+_MARKER = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:problem|question|exercise|task)\s+"
+    r"(?P<number>\d+(?:\.\d+)*)\s*(?:\(?\s*(?P<part>(?-i:[a-z]))\s*\)|(?P<bare>(?-i:[a-z]))(?=[\s:.)]|$))?",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BONUS = re.compile(r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*bonus\b", re.IGNORECASE | re.MULTILINE)
+
+
+class NotebookProblem(ValueError):
+    """A file named .ipynb that is not a readable notebook; the message says why."""
+
+
+def find_notebook(submission: Submission) -> str | None:
+    """The notebook to run: the first .ipynb at the top of the submission, by name."""
+    notebooks = sorted(name for name in submission.files() if name.endswith(".ipynb") and "/" not in name)
+    return notebooks[0] if notebooks else None
+
+
+def validate(path: Path):
+    """The notebook as an nbformat node; ``NotebookProblem`` naming the problem if it is not one."""
+    import nbformat
+
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise NotebookProblem(f"{path.name} is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotebookProblem(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}), so it is "
+                              "not a notebook; save it again from Jupyter or Colab") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotebookProblem(f"{path.name} is not valid JSON ({error.msg} at line {error.lineno}, column "
+                              f"{error.colno}); download it again with File > Download > .ipynb") from None
+    if not isinstance(data, dict) or "cells" not in data:
+        raise NotebookProblem(f"{path.name} is JSON but not a notebook (it has no 'cells')")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds; the message is what matters
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise NotebookProblem(f"{path.name} is not a valid notebook ({first})") from None
+    return notebook
+
+
+def normalise(problem: str) -> str:
+    """'2 (c)' -> '2c', '5.1' -> '5.1', 'Bonus' -> 'bonus'."""
+    return re.sub(r"[\s()]", "", problem).lower()
+
+
+def _markers(text: str) -> list[str]:
+    found = []
+    for match in _MARKER.finditer(text):
+        part = match["part"] or match["bare"] or ""
+        found.append(normalise(match["number"] + part))
+    if _BONUS.search(text):
+        found.append("bonus")
+    return found
+
+
+def _parents(key: str) -> list[str]:
+    """'4.2b' -> ['4.2', '4'], '3.1' -> ['3'], '2c' -> ['2']."""
+    parents = []
+    while True:
+        shorter = key[:-1] if key[-1:].isalpha() and key != "bonus" else key.rsplit(".", 1)[0] if "." in key else ""
+        if not shorter or shorter == key:
+            return parents
+        parents.append(shorter)
+        key = shorter
+
+
+@dataclass
+class Section:
+    problem: str
+    cells: list = field(default_factory=list)
+    whole: str | None = None  # set when these are the cells of the whole problem, which names no part
+
+
+def problem_sections(notebook, problems: list[str]) -> dict[str, Section]:
+    """The cells that answer each problem: from the cell that names it to the next one naming another.
+
+    A marker for a whole problem ("Problem 5") followed by one for a part ("5.1") counts for the part.
+    The cells under a whole problem that names none of its parts are shown once, under its first part.
+    """
+    wanted = {normalise(p): p for p in problems}
+    sections: dict[str, Section] = {}
+    current: str | None = None
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for marker in _markers(cell.source):
+                current = marker
+        if current is not None:
+            sections.setdefault(current, Section(current)).cells.append(cell)
+    answers, shown = {}, set()
+    for key, problem in wanted.items():
+        if key in sections:
+            answers[problem] = sections[key]
+            continue
+        whole = next((parent for parent in _parents(key) if parent in sections), None)
+        if whole is not None and whole not in shown:
+            shown.add(whole)  # once, under the first part that has no section of its own
+            answers[problem] = Section(problem, sections[whole].cells, whole=whole)
+    return answers

@@ -1,0 +1,155 @@
+"""Code that runs inside a notebook's Jupyter kernel (started by the worker, in its sandbox).
+
+``install`` runs before the notebook's first cell: it makes the kernel end with
+the worker, stops training in a cell after a few optimizer steps, turns shell
+escapes, package installs and Colab drive mounts into recorded no-ops, sends
+dataset loaders to local copies, and lets CUDA-only code run on the CPU.
+
+``serve`` runs after the last cell: the kernel takes over the worker's
+channel and answers the grader's requests itself, with everything the notebook
+defined available as if it were a module named after the notebook file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import types
+from pathlib import Path
+
+from . import cuda_shim
+from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
+
+STEP_BUDGET = 10  # optimizer steps a cell may take before its training is stopped
+SKIPPED_LINE_MAGICS = ("pip", "conda", "mamba", "cd", "sx", "system", "env", "load_ext", "run")
+SKIPPED_CELL_MAGICS = ("bash", "sh", "script", "system", "writefile", "html", "javascript", "js")
+
+
+class StopTraining(BaseException):  # noqa: N818 - control flow: reported as "training stopped"
+    """Raised into a cell that trains past the step budget."""
+
+
+class _State:
+    def __init__(self):
+        self.skipped: list[str] = []  # what was not run: "!pip install x", "drive.mount(...)"
+        self.stopped_cells: int = 0
+        self.steps = 0
+        self.in_cell = False
+
+
+state = _State()
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: end with the worker that started us
+    except (OSError, AttributeError):
+        pass
+
+
+def _on_step(*args, **kwargs):
+    if not state.in_cell:
+        return
+    state.steps += 1
+    if state.steps > STEP_BUDGET:
+        state.stopped_cells += 1
+        raise StopTraining(f"training stopped by the grader after {STEP_BUDGET} optimizer steps in this cell")
+
+
+def _skip(kind: str, what: str):
+    state.skipped.append(f"{kind}: {what.strip()[:120]}")
+
+
+def _fake_colab() -> None:
+    """``from google.colab import drive`` and friends, as recorded no-ops."""
+    colab = types.ModuleType("google.colab")
+    drive = types.ModuleType("google.colab.drive")
+    drive.mount = lambda path="", *a, **k: _skip("Colab drive mount", f"drive.mount({path!r})")
+    drive.flush_and_unmount = lambda *a, **k: None
+    files = types.ModuleType("google.colab.files")
+    files.upload = lambda *a, **k: (_skip("Colab upload", "files.upload()"), {})[1]
+    files.download = lambda name="", *a, **k: _skip("Colab download", f"files.download({name!r})")
+    patches = types.ModuleType("google.colab.patches")
+    patches.cv2_imshow = lambda *a, **k: None
+    colab.drive, colab.files, colab.patches = drive, files, patches
+    if "google" not in sys.modules:
+        try:
+            import google  # noqa: F401 - a namespace package from another distribution, if any
+        except ImportError:
+            sys.modules["google"] = types.ModuleType("google")
+    sys.modules["google"].colab = colab
+    sys.modules.update({"google.colab": colab, "google.colab.drive": drive, "google.colab.files": files,
+                        "google.colab.patches": patches})
+
+
+def _neutralise_shell(ip) -> None:
+    """``!cmd``, ``%pip``, ``%%bash``... are recorded and skipped; ``%%capture`` just runs its cell."""
+    from IPython.utils.text import SList
+
+    ip.system = ip.system_raw = ip.system_piped = lambda cmd: _skip("shell command", f"!{cmd}")
+    ip.getoutput = lambda cmd, *a, **k: (_skip("shell command", f"!{cmd}"), SList())[1]
+    for name in SKIPPED_LINE_MAGICS:
+        ip.register_magic_function(lambda line, _n=name: _skip("magic", f"%{_n} {line}"), "line", name)
+    for name in SKIPPED_CELL_MAGICS:
+        ip.register_magic_function(lambda line, cell, _n=name: _skip("cell magic", f"%%{_n} {line}"), "cell", name)
+
+    def capture(line, cell):
+        _skip("cell magic", "%%capture (the cell was run, its output kept)")
+        ip.run_cell(cell)
+
+    ip.register_magic_function(capture, "cell", "capture")
+
+
+def install(settings: dict) -> None:
+    """Prepare the kernel before the notebook's first cell."""
+    global STEP_BUDGET
+    STEP_BUDGET = int(settings.get("step_budget", STEP_BUDGET))
+    _die_with_parent()
+    import torch.optim.optimizer as optimizer
+    from IPython import get_ipython
+
+    root = str(Path.cwd().resolve())
+    if root not in sys.path:
+        sys.path.append(root)  # the notebook imports the student's .py files, after the standard paths
+    cuda_shim.install()
+    redirect_torchvision_datasets(settings.get("torchvision_root"))
+    redirect_keras_datasets(settings.get("torchvision_root"))
+    optimizer.register_optimizer_step_pre_hook(_on_step)
+    ip = get_ipython()
+
+    def before(info=None):
+        state.steps, state.in_cell = 0, True
+
+    def after(result=None):
+        state.in_cell = False
+
+    ip.events.register("pre_run_cell", before)
+    ip.events.register("post_run_cell", after)
+    _fake_colab()
+    _neutralise_shell(ip)
+
+
+def report() -> dict:
+    return {"skipped": list(state.skipped), "stopped_cells": state.stopped_cells,
+            "cuda_requests": cuda_shim.requests}
+
+
+def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings: dict) -> None:
+    """Answer the grader from inside the kernel, then end the kernel; never returns."""
+    import torch
+    from IPython import get_ipython
+
+    from .handlers import WorkerState
+    from .handlers import serve as serve_requests
+    from .protocol import write_message
+
+    state.in_cell = False
+    namespace = types.ModuleType(Path(notebook).stem)
+    namespace.__dict__.update({k: v for k, v in get_ipython().user_ns.items() if not k.startswith("_")})
+    worker = WorkerState(root=Path.cwd().resolve(), device=torch.device(settings.get("device", "cpu")))
+    worker.modules[notebook] = ImportOutcome(namespace, names=sorted(vars(namespace)))
+    write_message(reply_fd, {**pending, "notebook": {**pending.get("notebook", {}), **report()}})
+    serve_requests(worker, request_fd, reply_fd)
+    os._exit(0)

@@ -1,0 +1,136 @@
+"""Execute a student's notebook in a real Jupyter kernel (nbclient), then let that kernel be the worker.
+
+Runs in the worker process. The kernel is started from the worker's own
+Python (``-s -P``: no user site, no current folder on the path), in the same
+sandbox, holding the worker's channel file descriptors. Cells run one by one
+with a per-cell and a whole-notebook time limit; an error in one cell does not
+stop the next. After the last cell the kernel is told to serve the grader
+(``kernel.serve``): it answers the pending request with the execution report,
+and every later one, with the notebook's definitions at hand. If the kernel
+cannot take over, the worker answers itself and goes on without the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CELL_SECONDS = 120  # one cell
+NOTEBOOK_SECONDS = 600  # all cells together
+STARTUP_SECONDS = 60
+TRACEBACK_LINES = 3
+
+
+def _kernel_manager():
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec
+
+    manager = AsyncKernelManager(transport="ipc", ip=str(Path(tempfile.mkdtemp(prefix="kernel-")) / "ipc"))
+    manager._kernel_spec = KernelSpec(
+        argv=[sys.executable, "-s", "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="Python (grader)", language="python",
+    )  # fmt: skip
+    return manager
+
+
+def _error_summary(outputs: list) -> dict | None:
+    for output in outputs:
+        if output.get("output_type") == "error":
+            lines = [line for line in output.get("traceback", []) if line.strip()]
+            return {"ename": output.get("ename", ""), "evalue": str(output.get("evalue", ""))[:500],
+                    "traceback": [_strip_ansi(line)[-300:] for line in lines[-TRACEBACK_LINES:]]}
+    return None
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+def _cell_report(index: int, cell, seconds: float) -> dict:
+    error = _error_summary(cell.get("outputs", []))
+    status = "ok"
+    if error and error["ename"] == "StopTraining":
+        status = "training stopped"
+    elif error and error["ename"] == "CellTimeout":
+        status = "timeout"
+    elif error:
+        status = "error"
+    first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:100]
+    return {"index": index, "status": status, "error": error, "seconds": round(seconds, 2), "first_line": first_line}
+
+
+def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict):
+    """Run the notebook at ``path``. Returns ``(None, kernel_process)`` once the kernel serves the
+    channel, or ``(reply, None)``: a reply for the worker to send itself when the notebook could not run."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as error:  # noqa: BLE001 - the trusted side validated it; report anything odd
+        return {"ok": True, "notebook": {"ran": False, "problem": f"unreadable: {error}"[:500]}}, None
+    setup = nbformat.v4.new_code_cell(
+        f"import autograder.worker.kernel as _grader; _grader.install(__import__('json').loads("
+        f"{json.dumps(settings)!r}))"
+    )
+    run = nbformat.v4.new_notebook(cells=[setup, *notebook.cells], metadata=notebook.metadata)
+    client = NotebookClient(
+        run, km=_kernel_manager(), timeout=settings.get("cell_seconds", CELL_SECONDS), allow_errors=True,
+        interrupt_on_timeout=True, record_timing=False, startup_timeout=STARTUP_SECONDS,
+        error_on_timeout={"ename": "CellTimeout", "evalue": "the cell did not finish within the time limit",
+                          "traceback": []},
+        resources={"metadata": {"path": str(Path.cwd())}},
+    )  # fmt: skip
+    cells, started = [], time.monotonic()
+    budget = settings.get("notebook_seconds", NOTEBOOK_SECONDS)
+    try:
+        client.start_new_kernel(pass_fds=(request_fd, reply_fd))
+        client.start_new_kernel_client()
+        client.execute_cell(setup, 0)
+        if _error_summary(setup.outputs):
+            raise RuntimeError(f"the grader's kernel set-up failed: {_error_summary(setup.outputs)}")
+        for index, cell in enumerate(run.cells[1:]):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if time.monotonic() - started > budget:
+                cells.append({"index": index, "status": "not run", "error": None, "seconds": 0,
+                              "first_line": cell.source.strip().splitlines()[0][:100]})
+                continue
+            cell_started = time.monotonic()
+            client.execute_cell(cell, index + 1)
+            cells.append(_cell_report(index, cell, time.monotonic() - cell_started))
+    except DeadKernelError:
+        _shutdown(client)
+        return {"ok": True, "notebook": {"ran": False, "cells": cells,
+                                         "problem": "the kernel died while running the notebook"}}, None
+    except Exception as error:  # noqa: BLE001 - anything else stops the notebook, not the grading
+        _shutdown(client)
+        return {"ok": True, "notebook": {"ran": False, "cells": cells, "problem": str(error)[:500]}}, None
+    pending = {"ok": True, "notebook": {"ran": True, "cells": cells, "seconds": round(time.monotonic() - started, 2)}}
+    client.kc.execute(
+        f"_grader.serve({request_fd}, {reply_fd}, {path.name!r}, __import__('json').loads({json.dumps(pending)!r}),"
+        f" __import__('json').loads({json.dumps(settings)!r}))"
+    )
+    return None, client.km.provisioner.process
+
+
+def _shutdown(client) -> None:
+    try:
+        client._cleanup_kernel()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def wait_for_kernel(process, request_fd: int, reply_fd: int) -> None:
+    """After the hand-over the worker lets go of the channel and waits for the kernel to end; its own end
+    (or its kill) ends the kernel too."""
+    for fd in (request_fd, reply_fd):
+        os.close(fd)
+    process.wait()

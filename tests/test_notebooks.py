@@ -1,0 +1,153 @@
+"""Notebook submissions: validation, problem sections, execution in a kernel, what is skipped, the export."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.export import chromium, export_submission
+from autograder.grading.runner import grade
+from autograder.notebooks import NotebookProblem, problem_sections, validate
+from autograder.spec import load_assignment
+from tests.conftest import ROOT
+
+GOOD = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+
+
+def write_notebook(path, cells):
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b'{"cells": [', "is not valid JSON (Expecting value at line 1, column 12)"),
+    ("caf\xe9".encode("latin-1"), "is not UTF-8 text"),
+    (b'{"hello": 1}', "is JSON but not a notebook"),
+    (json.dumps({"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(),
+     "is not a valid notebook"),
+])  # fmt: skip
+def test_a_file_that_is_not_a_notebook_is_named_with_its_problem(tmp_path, content, message):
+    path = tmp_path / "hw.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(NotebookProblem, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate(path)
+
+
+# ---------------------------------------------------------------- problem sections
+
+
+def test_problems_are_found_by_the_headings_students_use():
+    notebook = nbformat.v4.new_notebook(cells=[
+        md("# Homework"), md("## Problem 3"), code("x = 1"),
+        md("Problem 5.1 1) A bottleneck."), md("**Problem 4.2(b)** the confusion matrix"), code("cm = 2"),
+        md("Problem 2 (c) Solution"), code("sweep = 3"), md("Bonus: soft maximum"),
+    ])  # fmt: skip
+    sections = problem_sections(notebook, ["3.1", "3.2", "5.1", "4.2b", "2c", "bonus", "1.1"])
+    assert [c.source for c in sections["3.1"].cells] == ["## Problem 3", "x = 1"] and sections["3.1"].whole == "3"
+    assert "3.2" not in sections  # the whole problem is shown once, under its first part
+    assert sections["5.1"].cells[0].source.startswith("Problem 5.1")
+    assert [c.source for c in sections["4.2b"].cells][-1] == "cm = 2"
+    assert [c.source for c in sections["2c"].cells][-1] == "sweep = 3"
+    assert "bonus" in sections and "1.1" not in sections
+
+
+# ---------------------------------------------------------------- running a notebook
+
+
+@pytest.fixture
+def notebook_submission(tmp_path):
+    """The sequential style's files without prob5_AE.py, and a notebook that defines AE and does Colab things."""
+    target = tmp_path / "student"
+    shutil.copytree(GOOD, target)
+    (target / "prob5_AE.py").unlink()
+    (target / "answers.py").unlink()
+    ae_source = (GOOD / "prob5_AE.py").read_text().split('if __name__ == "__main__":')[0]
+    write_notebook(target / "student_assignment2.ipynb", [
+        md("## Problem 3"),
+        code("!pip install torch\n%pip install numpy\nimport numpy as np\n"
+             "delta3 = np.array([0.74693192, -0.33064048])"),
+        code("from google.colab import drive\ndrive.mount('/content/drive')"),
+        code(ae_source),
+        code("from torchvision import datasets\ndata = datasets.MNIST('/content/data', download=True).data.float()\n"
+             "model = AE().cuda()\nopt = torch.optim.Adam(model.parameters())\nfor epoch in range(60):\n"
+             "    for i in range(0, len(data), 64):\n        x = data[i:i + 64].view(-1, 784).cuda() / 255\n"
+             "        loss = ((model(x) - x) ** 2).mean()\n        opt.zero_grad(); loss.backward(); opt.step()"),
+        code("print(undefined_name)"),
+        code("from keras.datasets import mnist\n(x_train, y_train), (x_test, y_test) = mnist.load_data()\n"
+             "keras_shapes = [x_train.shape[1], x_train.shape[2], len(x_test) > 0]"),
+        code("from sklearn.datasets import load_digits\ndigits_count = len(load_digits().images)"),
+        code("%%capture\ncaptured_ran = 1"),
+    ])  # fmt: skip
+    return target
+
+
+@pytest.mark.slow
+def test_a_notebook_runs_in_a_kernel_offline_and_headless(notebook_submission):
+    result = grade(notebook_submission, device="cpu", keyword="notebook or 5.4/AE/constructs or delta3")
+    checks = {c.check_id: c for c in result.checks}
+    runs = checks["notebook/runs"]
+    assert not runs.passed and "1 of 8 code cells failed" in runs.feedback
+    assert "NameError: name 'undefined_name' is not defined" in runs.feedback
+    assert "The other cells ran" in runs.feedback
+    assert checks["5.4/AE/constructs"].passed and "defined in student_assignment2.ipynb" in checks[
+        "5.4/AE/constructs"].feedback
+    assert checks["3.3/answers/delta3"].passed
+    notes = " ".join(result.notes)
+    assert "training in cell(s) 5 was stopped" in notes
+    assert "!pip install torch" in notes and "%pip install numpy" in notes and "drive.mount('/content/drive')" in notes
+    assert "asks for a CUDA GPU; there is none here, so it ran on the CPU" in notes
+    assert "prob5_AE.py is missing; the handout asks for the class in that file, so the AE your notebook" in notes
+    assert "answers.py is missing; the numeric answers were read from the variables of the notebook" in notes
+
+
+@pytest.mark.slow
+def test_keras_and_scikit_learn_loaders_work_offline_in_a_notebook(notebook_submission):
+    from autograder.grading.engine import torchvision_root
+    from autograder.worker.client import Worker, WorkerSettings
+
+    worker = Worker(notebook_submission, WorkerSettings(torchvision_root=torchvision_root(None)))
+    try:
+        header, _ = worker.call("load_notebook", "running the notebook", 300, file="student_assignment2.ipynb")
+        statuses = [cell["status"] for cell in header["notebook"]["cells"]]
+        assert statuses == ["ok", "ok", "ok", "training stopped", "error", "ok", "ok", "ok"], statuses
+        header, _ = worker.call("values", "reading", 30, file="student_assignment2.ipynb",
+                                names=["keras_shapes", "digits_count", "captured_ran"])
+    finally:
+        worker.close()
+    values = {name: entry["value"] for name, entry in header["values"].items()}
+    assert values == {"keras_shapes": [28.0, 28.0, 1.0], "digits_count": 1797.0, "captured_ran": 1.0}
+
+
+# ---------------------------------------------------------------- export for human graders
+
+
+def test_export_puts_each_written_problem_beside_the_students_answer(tmp_path, cpsc663):
+    student = tmp_path / "alice"
+    student.mkdir()
+    write_notebook(student / "alice_assignment2.ipynb", [
+        md("## Problem 1.1\nThe gradient is the slope of the tangent; we walk downhill."),
+        md("Problem 5.2 <script>alert('x')</script> Gaussian noise."),
+        code("print('plot below')"),
+    ])
+    result = export_submission(student, cpsc663, tmp_path / "out", pdf=False)
+    page = result.html.read_text()
+    assert "Provide a geometric interpretation of gradient descent" in page  # the question, from written.toml
+    assert "The gradient is the slope of the tangent" in page  # the answer, from the notebook
+    assert "<script" not in page and "Gaussian noise." in page
+    assert page.count("No answer found under a heading naming this problem.") == len(
+        [p for p in __import__("tomllib").loads(cpsc663.paths["written"].read_text())["problems"]]) - 2
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium for the PDF (scripts/install-export.sh)")
+def test_export_prints_a_pdf(tmp_path):
+    result = export_submission(ROOT / "submissions" / "cpsc663-ex2" / "seed-notebook",
+                               load_assignment("cpsc663-ex2"), tmp_path)
+    assert result.pdf is not None and result.pdf.read_bytes()[:5] == b"%PDF-"
