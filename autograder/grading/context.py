@@ -61,6 +61,11 @@ def _notebook_notes(file: str, report: dict) -> list[str]:
         notes.append(f"{file}: skipped, since grading is offline and headless: {shown}")
     if report.get("cuda_requests"):
         notes.append(f"{file}: the code asks for a CUDA GPU; there is none here, so it ran on the CPU")
+    consequences = [c for c in report.get("cells", []) if c["status"] == "after stopped training"]
+    if consequences:
+        cells = ", ".join(str(c["index"] + 1) for c in consequences)
+        notes.append(f"{file}: cell(s) {cells} failed only because a name they use was to be set after a "
+                     "stopped training loop; that is not counted against the notebook")
     not_run = [c for c in report.get("cells", []) if c["status"] == "not run"]
     if not_run:
         notes.append(f"{file}: {len(not_run)} cell(s) were not run: the notebook used up its "

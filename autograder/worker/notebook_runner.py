@@ -65,6 +65,38 @@ def _cell_report(index: int, cell, seconds: float) -> dict:
     return {"index": index, "status": status, "error": error, "seconds": round(seconds, 2), "first_line": first_line}
 
 
+def _assigned_names(source: str) -> set[str]:
+    """Names a cell binds at its top level (assignments, loops, imports, defs, classes)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _blame_stopped_training(cells: list[dict], sources: dict[int, str]) -> None:
+    """A NameError for a name that a cell whose training was stopped would have bound after its loop is
+    the grader's doing, not the student's: mark it so."""
+    lost: set[str] = set()
+    for cell in cells:
+        if cell["status"] == "training stopped":
+            lost |= _assigned_names(sources[cell["index"]])
+        elif cell["status"] == "error" and cell["error"]["ename"] == "NameError":
+            name = cell["error"]["evalue"].split("'")[1] if cell["error"]["evalue"].count("'") >= 2 else ""
+            if name in lost:
+                cell["status"] = "after stopped training"
+
+
 def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict):
     """Run the notebook at ``path``. Returns ``(None, kernel_process)`` once the kernel serves the
     channel, or ``(reply, None)``: a reply for the worker to send itself when the notebook could not run."""
@@ -113,6 +145,7 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
     except Exception as error:  # noqa: BLE001 - anything else stops the notebook, not the grading
         _shutdown(client)
         return {"ok": True, "notebook": {"ran": False, "cells": cells, "problem": str(error)[:500]}}, None
+    _blame_stopped_training(cells, {i: c.source for i, c in enumerate(notebook.cells)})
     pending = {"ok": True, "notebook": {"ran": True, "cells": cells, "seconds": round(time.monotonic() - started, 2)}}
     client.kc.execute(
         f"_grader.serve({request_fd}, {reply_fd}, {path.name!r}, __import__('json').loads({json.dumps(pending)!r}),"
