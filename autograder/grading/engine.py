@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import re
@@ -61,19 +62,28 @@ def recognise_assignment(submission: Submission) -> str:
 
 
 _prepared_roots: dict = {}
+_preparing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="autograder-data")
 
 
-def torchvision_root(data_dir) -> str:
-    """A torchvision-layout copy of the data, made once per process and data directory."""
+def torchvision_root_ahead(data_dir) -> tuple[str, concurrent.futures.Future]:
+    """The folder of a torchvision-layout copy of the data, and the future that writes it (once per
+    process and data directory): the worker can start while the copy is being written."""
     key = str(data_dir)
     if key not in _prepared_roots:
         from ..datasets.torchvision_layout import prepare_torchvision_root
 
         root = Path(tempfile.mkdtemp(prefix="autograder-torchvision-"))
         root.chmod(0o755)  # read by the unprivileged worker
-        prepare_torchvision_root(root, data_dir)
-        _prepared_roots[key] = root
-    return str(_prepared_roots[key])
+        _prepared_roots[key] = (root, _preparing.submit(prepare_torchvision_root, root, data_dir))
+    root, future = _prepared_roots[key]
+    return str(root), future
+
+
+def torchvision_root(data_dir) -> str:
+    """The torchvision-layout copy of the data, written."""
+    root, future = torchvision_root_ahead(data_dir)
+    future.result()
+    return root
 
 
 def run_check(ctx: GradingContext, case: CheckCase) -> CheckResult:
@@ -105,10 +115,10 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         submission = open_submission(Path(path), submission_dir)
         assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
         chosen = str(choose_device(device))
-        settings = WorkerSettings(device=chosen, torchvision_root=torchvision_root(data_dir),
-                                  import_seconds=context.IMPORT_SECONDS)
+        root, written = torchvision_root_ahead(data_dir)
+        settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=context.IMPORT_SECONDS)
         worker = Worker(submission.root, settings)
-        ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen)
+        ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes)
         yield ctx, plan_checks(assignment)
     finally:
