@@ -67,10 +67,6 @@ class TrainingLog:
     losses: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) every LOG_EVERY steps
     stopped: str | None = None  # why training stopped early, if it did
 
-    @property
-    def final_loss(self) -> float | None:
-        return self.losses[-1][1] if self.losses else None
-
 
 def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
     """Index batches for ``steps`` steps: seeded epochs, last partial batch of an epoch dropped."""

@@ -401,7 +401,9 @@ class GradingContext:
     def dataset(self, name: str) -> Dataset:
         """A data set of the assignment's recipes (loaded ahead, in a thread)."""
         loaded = self._datasets.result()
-        return loaded[name] if name in loaded else self._memo(("dataset", name), lambda: load_dataset(name, self.data_dir))
+        if name in loaded:
+            return loaded[name]
+        return self._memo(("dataset", name), lambda: load_dataset(name, self.data_dir))
 
     def task_data(self, recipe_name: str) -> tasks.TaskData:
         recipe = self.assignment.recipe(recipe_name)

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from ..devices import choose_device
-from ..results import CheckResult, SubmissionResult, Verdict
+from ..results import CheckResult, Verdict
 from ..spec import Assignment, available_assignments, load_assignment, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
@@ -125,21 +125,3 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         if worker is not None:
             worker.close()
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def grade_submission(path: Path, *, assignment_id=None, data_dir=None, device="auto", select=None) -> SubmissionResult:
-    """Grade one submission with every planned check (or those ``select`` keeps)."""
-    started = time.monotonic()
-    result = SubmissionResult(submission=Path(path).name, assignment=assignment_id)
-    try:
-        with grading_session(path, assignment_id=assignment_id, data_dir=data_dir, device=device) as (ctx, cases):
-            result.assignment, result.device = ctx.assignment.id, ctx.device
-            for case in cases:
-                if select is None or select(case):
-                    result.checks.append(run_check(ctx, case))
-            result.notes = list(dict.fromkeys(ctx.notes))
-            result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
-    except SubmissionError as error:
-        result.error = str(error)
-    result.seconds = round(time.monotonic() - started, 3)
-    return result

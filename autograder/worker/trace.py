@@ -161,8 +161,3 @@ def trace_ops(model: nn.Module, run) -> list[dict]:
         for handle in handles:
             handle.remove()
     return recorder.ops
-
-
-def layer_ops(ops: list[dict]) -> list[dict]:
-    """The ops that count as layers (reshapes, additions and concatenations left out)."""
-    return [op for op in ops if op["op"] not in SHAPE_OPS]

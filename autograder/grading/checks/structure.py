@@ -74,7 +74,7 @@ def _relaxed_keys(ops: list[dict], index: int) -> set[str]:
     return set()
 
 
-def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], output_activation_slot: bool = True) -> str | None:
+def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...]) -> str | None:
     """The first difference between the traced ops and the expected layers, in words; None if they match.
 
     One nonlinearity after the last expected layer is left to the output-activation check.
@@ -91,7 +91,7 @@ def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], output_acti
             if key not in relaxed and not _same(op["settings"].get(key), value):
                 return f"layer {n + 1} should be {want}, found {_show(op)} ({key} {op['settings'].get(key)})"
     trailing = positions[len(expected):]
-    if output_activation_slot and len(trailing) == 1 and ops[trailing[0]]["op"] in NONLINEARITIES:
+    if len(trailing) == 1 and ops[trailing[0]]["op"] in NONLINEARITIES:
         trailing = []  # the output activation: checked on its own
     if trailing:
         extra = ", ".join(_show(ops[i]) for i in trailing)
