@@ -186,7 +186,7 @@ def _answers(data: dict | None) -> AnswersSpec | None:
         name: AnswerSpec(name, str(v["problem"]), v.get("key", name), float(v.get("points", 1)))
         for name, v in data.get("variables", {}).items()
     }
-    return AnswersSpec(data["file"], float(data.get("tolerance", 1e-4)), data.get("visibility", "visible"), variables)
+    return AnswersSpec(data["file"], float(data.get("tolerance", 1e-3)), data.get("visibility", "visible"), variables)
 
 
 def parse_assignment(path: Path) -> Assignment:

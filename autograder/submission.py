@@ -6,6 +6,8 @@
   not trusted from the archive's headers) reject zip bombs with a clear error.
 * Files inside a single top folder (or Gradescope's ``submission/``) are
   graded as if they were at the top; OS clutter (``__MACOSX``...) is ignored.
+* A folder whose only student file is one zip (an upload of the zipped
+  homework) is graded from that zip, unpacked with the same care.
 """
 
 from __future__ import annotations
@@ -138,6 +140,15 @@ def _student_root(folder: Path) -> Path:
             return folder
 
 
+def _lone_archive(folder: Path) -> Path | None:
+    """The zip that is the folder's only student file, if it is."""
+    files = [p for p in _visible_children(folder) if p.is_file() and p.suffix.lower() in STUDENT_SUFFIXES]
+    dirs = [p for p in _visible_children(folder) if p.is_dir()]
+    if len(files) == 1 and files[0].suffix.lower() == ".zip" and not dirs:
+        return files[0]
+    return None
+
+
 def open_submission(path: Path, scratch: Path) -> Submission:
     """Copy or unpack ``path`` into ``scratch`` (an empty folder) and find the student's files in it."""
     path = Path(path)
@@ -151,6 +162,15 @@ def open_submission(path: Path, scratch: Path) -> Submission:
     else:  # a single uploaded file
         shutil.copyfile(path, scratch / path.name)
     root = _student_root(scratch)
+    archive = _lone_archive(root)
+    if archive is not None:
+        unpacked = root / archive.stem
+        unpacked = unpacked if not unpacked.exists() else root / f"{archive.stem}.unpacked"
+        unpacked.mkdir()
+        _extract_zip(archive, unpacked, notes)
+        archive.unlink()
+        notes.append(f"the submission's only file is the archive '{archive.name}': graded what it holds")
+        root = _student_root(unpacked)
     if root != scratch:
         notes.append(f"graded the files inside the folder '{root.relative_to(scratch)}'")
     return Submission(name=path.name, root=root, notes=notes)

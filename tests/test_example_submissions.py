@@ -83,3 +83,12 @@ def test_seed_students_module_level_training_is_stopped_and_said():
 def test_answer_key_is_the_solution_folder():
     assert (EXAMPLES / "answer-key").resolve() == (ROOT / "reference" / "cpsc663_ex2" / "solution").resolve()
     assert Path(EXAMPLES / "answer-key" / "prob5_AE.py").is_file()
+
+
+def test_weights_saved_as_a_checkpoint_or_with_a_wrapper_prefix_load_with_a_note():
+    result = grade(EXAMPLES / "checkpoint-weights", device="cpu", keyword="weights_load")
+    feedback = {c.check_id: c.feedback for c in result.checks if c.passed}
+    assert len(feedback) == 3, [c.feedback for c in result.failed()]
+    assert "a checkpoint, and the grader loaded its 'model_state_dict' entry" in feedback["5.4/AE/weights_load"]
+    assert "the prefix 'module.'" in feedback["6.1/CAE/weights_load"]
+    assert "its 'state_dict' entry" in feedback["6.2/CAE_skip/weights_load"]

@@ -44,6 +44,29 @@ def test_zip_inside_one_folder_is_flattened(tmp_path, scratch):
     assert "graded the files inside the folder 'hw2'" in submission.notes
 
 
+def test_a_folder_holding_only_the_zipped_homework_is_graded_from_the_zip(tmp_path, scratch):
+    upload = tmp_path / "autograder" / "submission"
+    upload.mkdir(parents=True)
+    zip_with(upload / "hw2.zip", {"hw2_jane/prob5_AE.py": b"x = 1\n", "__MACOSX/hw2_jane/._prob5_AE.py": b"junk",
+                                  "../escape.py": b"owned = 1\n"})
+    (upload / ".DS_Store").write_bytes(b"junk")
+    submission = open_submission(tmp_path / "autograder", scratch)
+    assert submission.files() == ["prob5_AE.py"]
+    assert "the submission's only file is the archive 'hw2.zip': graded what it holds" in submission.notes
+    assert any("escape.py" in note for note in submission.notes)
+    assert not (tmp_path / "escape.py").exists() and not list(scratch.rglob("escape.py"))
+
+
+def test_a_zip_beside_the_homework_files_is_left_as_a_file(tmp_path, scratch):
+    source = tmp_path / "carol"
+    source.mkdir()
+    (source / "prob5_AE.py").write_text("x = 1\n")
+    zip_with(source / "backup.zip", {"prob5_AE.py": b"x = 2\n"})
+    submission = open_submission(source, scratch)
+    assert sorted(submission.files()) == ["backup.zip", "prob5_AE.py"]
+    assert submission.root.joinpath("prob5_AE.py").read_text() == "x = 1\n"
+
+
 def test_gradescope_submission_folder(tmp_path, scratch):
     (tmp_path / "autograder" / "submission").mkdir(parents=True)
     (tmp_path / "autograder" / "results").mkdir()

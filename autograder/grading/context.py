@@ -21,6 +21,7 @@ from ..answer_key import load_thresholds
 from ..datasets import Dataset, load_dataset
 from ..notebooks import NotebookProblem, find_notebook, validate
 from ..spec import Assignment, ModelSpec
+from ..state_dicts import unwrap_state_dict
 from ..submission import Submission
 from ..thresholds import Threshold, threshold_for
 from ..worker.client import Worker, WorkerFailure
@@ -370,7 +371,8 @@ class GradingContext:
                 state = torch.load(self.scratch_path(present[0]), map_location="cpu", weights_only=True)
             except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
                 return None
-            if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            state, _ = unwrap_state_dict(state, torch.Tensor)
+            if state is None:
                 return None
             return {key: list(value.shape) for key, value in state.items()}
 

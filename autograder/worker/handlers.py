@@ -21,6 +21,7 @@ import torch
 from ..layers import describe_layers
 from ..probes import jacobian_singular_values
 from ..recipes import Recipe
+from ..state_dicts import unwrap_state_dict
 from ..training import fit, predict
 from . import cuda_shim
 from .importer import describe_exception, import_student_file
@@ -194,8 +195,9 @@ def handle_weights_predict(state, request, arrays):
         text = str(error)
         problem = "pickled object" if "weights_only" in text or "Unsupported global" in text else "unreadable"
         return {"loaded": False, "problem": problem, "detail": text.splitlines()[0][:300] if text else ""}, {}
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        return {"loaded": False, "problem": "not a state_dict", "detail": type(state_dict).__name__}, {}
+    loaded, (state_dict, note) = state_dict, unwrap_state_dict(state_dict, torch.Tensor)
+    if state_dict is None:
+        return {"loaded": False, "problem": "not a state_dict", "detail": type(loaded).__name__}, {}
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
@@ -206,12 +208,13 @@ def handle_weights_predict(state, request, arrays):
                 "mismatched": shapes}, {}
     model.load_state_dict(state_dict)
     if len(arrays["eval_inputs"]) == 0:
-        return {"loaded": True, "finite": True}, {}
+        return {"loaded": True, "finite": True, "note": note}, {}
     part = request.get("part", "forward")
     outputs = _call(state, f"{request['model']['class']}.{part}", predict, model,
                     torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=tuple(request["input_shape"]),
                     device=state.device, call=_part(model, part))
-    return {"loaded": True, "finite": bool(torch.isfinite(outputs).all())}, {"outputs": _as_array(outputs)}
+    return {"loaded": True, "finite": bool(torch.isfinite(outputs).all()), "note": note}, \
+        {"outputs": _as_array(outputs)}
 
 
 def _plain_numbers(value, depth=0):

@@ -132,7 +132,10 @@ def check_weights_load(ctx: GradingContext, model: ModelSpec) -> Verdict:
     file, header, _ = _weights(ctx, model)
     if not header["loaded"]:
         return Verdict(False, _load_problem(file, model, header))
-    return Verdict(True, f"{file} loads into {model.name} (torch.load with weights_only=True, strict keys)")
+    message = f"{file} loads into {model.name} (torch.load with weights_only=True, strict keys)"
+    if header.get("note"):
+        message += f"; {header['note']} (the handout asks for model.state_dict() itself)"
+    return Verdict(True, message)
 
 
 def check_trained_weights(ctx: GradingContext, model: ModelSpec) -> Verdict:
