@@ -130,3 +130,24 @@ def test_code_that_hard_codes_cuda_runs_on_the_cpu_with_a_note(submission):
     result = grade(submission, keyword="prob5_AE or 5.4/AE/output_shapes or 5.4/AE/code_size")
     assert all(c.passed for c in result.checks), [c.feedback for c in result.failed()]
     assert any("asks for a CUDA GPU; there is none here, so it ran on the CPU" in note for note in result.notes)
+
+
+def test_a_misnamed_file_costs_its_name_check_and_its_contents_are_graded(submission):
+    (submission / "prob5_AE.py").rename(submission / "Prob5_ae.py")
+    checks = by_id(grade(submission, keyword="prob5_AE or AE/constructs or AE/code_size"))
+    present = checks["files/prob5_AE.py/present"]
+    assert not present.passed
+    assert present.feedback.startswith("prob5_AE.py is missing: the submission has Prob5_ae.py instead")
+    assert "rename it to prob5_AE.py" in present.feedback
+    assert [c for c in checks.values() if not c.passed] == [present]
+
+
+def test_two_files_that_could_be_the_misnamed_one_are_not_guessed_between(submission):
+    source = (submission / "prob5_AE.py").read_text()
+    (submission / "prob5_AE.py").unlink()
+    (submission / "prob5_ae.py").write_text(source)
+    (submission / "old").mkdir()
+    (submission / "old" / "prob5-AE.py").write_text(source)
+    checks = by_id(grade(submission, keyword="prob5_AE or AE/constructs"))
+    assert "Found old/prob5-AE.py, prob5_ae.py: rename it" in checks["files/prob5_AE.py/present"].feedback
+    assert not checks["5.4/AE/constructs"].passed

@@ -140,3 +140,17 @@ def test_unrecognisable_submission_says_to_pass_the_assignment(tmp_path, scratch
     (source / "notes.txt").write_text("hi")
     with pytest.raises(SubmissionError, match="pass --assignment ID"):
         recognise_assignment(open_submission(source, scratch))
+
+
+def test_a_misnamed_file_is_graded_under_its_name_but_an_accepted_alternative_is_not_renamed(tmp_path, scratch):
+    source = tmp_path / "dave"
+    (source / "hw").mkdir(parents=True)
+    (source / "hw" / "PROB5_AE.py").write_text("x = 1\n")
+    (source / "mnist_ae.pth").write_bytes(b"weights")
+    (source / "mnist_cae_skip.pt").write_bytes(b"weights")
+    submission = open_submission(source, scratch)
+    submission.adopt_misnamed([("prob5_AE.py",), ("mnist_ae.pt",), ("mnist-cae-skip.pt", "mnist_cae_skip.pt"),
+                               ("prob6_CAE.py",)])
+    assert submission.renamed == {"prob5_AE.py": "hw/PROB5_AE.py", "mnist_ae.pt": "mnist_ae.pth"}
+    assert submission.root.joinpath("prob5_AE.py").read_text() == "x = 1\n"
+    assert not submission.has("mnist-cae-skip.pt") and not submission.has("prob6_CAE.py")

@@ -38,6 +38,15 @@ def _notebook_sources(submission: Submission) -> str:
     return "\n".join(text)
 
 
+def expected_file_groups(assignment: Assignment) -> list[tuple[str, ...]]:
+    """The files a submission should hold, each as the tuple of names accepted for it."""
+    groups = [(f.name,) for f in assignment.files]
+    groups += [tuple(model.weights) for model in assignment.models.values() if model.weights]
+    if assignment.answers is not None:
+        groups.append((assignment.answers.file,))
+    return groups
+
+
 def recognise_assignment(submission: Submission) -> str:
     """The assignment whose expected files (and, in notebooks, classes) the submission holds most of."""
     scores = {}
@@ -114,12 +123,15 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         submission_dir.mkdir(mode=0o755)  # read by the unprivileged worker; its parent stays private
         submission = open_submission(Path(path), submission_dir)
         assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
+        submission.adopt_misnamed(expected_file_groups(assignment))
         chosen = str(choose_device(device))
         root, written = torchvision_root_ahead(data_dir)
         settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=context.IMPORT_SECONDS)
         worker = Worker(submission.root, settings)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes)
+        ctx.notes.extend(f"{found} was graded as {name}, the name the handout asks for: rename it"
+                         for name, found in submission.renamed.items())
         yield ctx, plan_checks(assignment)
     finally:
         if worker is not None:

@@ -13,6 +13,9 @@ def _near_misses(ctx: GradingContext, file: str) -> list[str]:
 
 
 def check_file_present(ctx: GradingContext, file: str) -> Verdict:
+    if file in ctx.submission.renamed:
+        return Verdict(False, f"{file} is missing: the submission has {ctx.submission.renamed[file]} instead. "
+                              f"Its contents were graded as {file}; rename it to {file} at the top level.")
     if ctx.submission.has(file):
         return Verdict(True, f"{file} is present")
     hint = ""

@@ -131,10 +131,17 @@ def _load_problem(file: str, model: ModelSpec, header: dict) -> str:
 def check_weights_load(ctx: GradingContext, model: ModelSpec) -> Verdict:
     file, header, _ = _weights(ctx, model)
     if not header["loaded"]:
-        return Verdict(False, _load_problem(file, model, header))
+        problem = _load_problem(file, model, header)
+        if file in ctx.submission.renamed:
+            problem = f"{ctx.submission.renamed[file]} was graded as {file}, the name the handout asks for. {problem}"
+        return Verdict(False, problem)
     message = f"{file} loads into {model.name} (torch.load with weights_only=True, strict keys)"
     if header.get("note"):
         message += f"; {header['note']} (the handout asks for model.state_dict() itself)"
+    if file in ctx.submission.renamed:
+        found = ctx.submission.renamed[file]
+        return Verdict(False, f"no file named {' or '.join(model.weights)}: the submission has {found} instead. "
+                              f"Rename it to {file}; graded as {file}, it loads into {model.name}.")
     return Verdict(True, message)
 
 
