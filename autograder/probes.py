@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from .training import first_tensor
+
 
 def jacobian_singular_values(forward, x: torch.Tensor, probes: int = 8, seed: int = 0) -> list[float]:
     """Singular values of the output's Jacobian with respect to one input, seen through random probes.
@@ -20,7 +22,7 @@ def jacobian_singular_values(forward, x: torch.Tensor, probes: int = 8, seed: in
     generator = torch.Generator().manual_seed(seed)
     x = x.detach().clone().requires_grad_(True)
     out = forward(x)
-    out = (out[0] if isinstance(out, (tuple, list)) else out).reshape(-1)
+    out = first_tensor(out, x.numel()).reshape(-1)  # of (code, reconstruction): the reconstruction
     rows = []
     for _ in range(probes):
         u = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)

@@ -35,20 +35,23 @@ def subset_index(n_total: int, n: int, seed: int = DATA_SEED) -> np.ndarray:
     return order if n <= 0 or n >= n_total else order[:n]
 
 
-def first_tensor(output) -> torch.Tensor:
-    """The model's output, or the first tensor of a tuple/list it returned."""
+def first_tensor(output, size: int | None = None) -> torch.Tensor:
+    """The model's output; of a tuple/list it returned (``(code, reconstruction)`` is a common
+    habit), the first tensor of ``size`` values when there is one, else the first tensor."""
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, (tuple, list)):
-        for item in output:
-            if isinstance(item, torch.Tensor):
-                return item
+        tensors = [item for item in output if isinstance(item, torch.Tensor)]
+        sized = [t for t in tensors if size is not None and t.numel() == size]
+        if sized or tensors:
+            return (sized or tensors)[0]
     raise OutputShapeError(f"the model returned {type(output).__name__}, not a tensor")
 
 
-def as_rows(output, n: int, width: int | None = None) -> torch.Tensor:
-    """Read a model output as ``n`` rows (of ``width`` values, when given)."""
-    tensor = first_tensor(output)
+def as_rows(output, n: int, width: int | None = None, prefer: int | None = None) -> torch.Tensor:
+    """Read a model output as ``n`` rows (of ``width`` values, when given; of a tuple, the element
+    with ``width`` or else ``prefer`` values per row is read)."""
+    tensor = first_tensor(output, n * (width or prefer) if (width or prefer) else None)
     if tensor.numel() == 0 or tensor.numel() % n or (width and tensor.numel() != n * width):
         expected = f"{n} x {width}" if width else f"{n} rows"
         raise OutputShapeError(f"for a batch of {n} the model returned shape {tuple(tensor.shape)}, not {expected}")
@@ -148,5 +151,6 @@ def predict(
     rows = []
     for start in range(0, len(inputs), batch_size):
         x = inputs[start : start + batch_size].to(device)
-        rows.append(as_rows(call(x.reshape(len(x), *input_shape)), len(x)).float().cpu())
+        x = x.reshape(len(x), *input_shape)
+        rows.append(as_rows(call(x), len(x), prefer=x[0].numel()).float().cpu())
     return torch.cat(rows)

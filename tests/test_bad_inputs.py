@@ -151,3 +151,14 @@ def test_two_files_that_could_be_the_misnamed_one_are_not_guessed_between(submis
     checks = by_id(grade(submission, keyword="prob5_AE or AE/constructs"))
     assert "Found old/prob5-AE.py, prob5_ae.py: rename it" in checks["files/prob5_AE.py/present"].feedback
     assert not checks["5.4/AE/constructs"].passed
+
+
+def test_a_forward_that_returns_code_and_reconstruction_is_graded_on_the_reconstruction(submission):
+    path = submission / "prob5_AE.py"
+    path.write_text(path.read_text().replace(
+        "        return self.decoder(self.encoder(x))\n",
+        "        code = self.encoder(x)\n        return code, self.decoder(code)\n"))
+    result = grade(submission, keyword="5.4/AE and (output_shapes or reconstruction_through_code or brief_training)")
+    assert len(result.checks) == 3 and all(c.passed for c in result.checks), [c.feedback for c in result.failed()]
+    assert "AE.forward returns a tuple: its element with 784 values per example was taken" in \
+        by_id(result)["5.4/AE/output_shapes"].feedback

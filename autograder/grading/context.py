@@ -105,6 +105,15 @@ class ModelProbe:
     describe: dict
     input_shape: tuple[int, ...] | None = None
     accepted_shapes: dict = field(default_factory=dict)  # shape -> output shape, or an error text
+    returns_tuple: bool = False  # forward returned a tuple or list of tensors
+
+
+def _output_shape(outputs: dict[str, np.ndarray], x: np.ndarray) -> list[int]:
+    """The shape of what forward returned; of a tuple, of the element with as many values as the
+    input when there is one (``(code, reconstruction)``), else of the first (as the worker reads it)."""
+    arrays = [outputs[f"out{i}"] for i in range(len(outputs))]
+    same_size = [a for a in arrays if a.size == x.size]
+    return list((same_size or arrays)[0].shape)
 
 
 class GradingContext:
@@ -325,7 +334,8 @@ class GradingContext:
                     self._hung[model.name] = f"{model.name}.forward did not return within the time limit"
                     break
                 continue
-            probe.accepted_shapes[tuple(shape)] = list(out["out0"].shape) if out else f"returned {header['kind']}"
+            probe.accepted_shapes[tuple(shape)] = _output_shape(out, x) if out else f"returned {header['kind']}"
+            probe.returns_tuple = probe.returns_tuple or (bool(out) and header["kind"] != "tensor")
             if out and probe.input_shape is None:
                 probe.input_shape = tuple(shape)
         return probe

@@ -36,7 +36,10 @@ def check_output_shapes(ctx: GradingContext, model: ModelSpec) -> Verdict:
     if not good:
         return Verdict(False, f"{model.name} gives no output of the right size for the inputs the handout "
                               f"allows: {'; '.join(results)}")
-    return Verdict(True, f"{model.name} takes {' and '.join(good)}: {'; '.join(results)}")
+    width = _expected_width(ctx, model, model.input_shapes[0])
+    tuple_note = (f" ({model.name}.forward returns a tuple: its element with {width} "
+                  "values per example was taken as the output)") if probe.returns_tuple else ""
+    return Verdict(True, f"{model.name} takes {' and '.join(good)}: {'; '.join(results)}{tuple_note}")
 
 
 def _jacobian_rank(ctx: GradingContext, model: ModelSpec) -> tuple[int, list[float]]:
