@@ -57,20 +57,25 @@ class Submission:
         ``renamed``: the check that the file is named right fails, and the checks of its
         contents are run as if it were.
         """
-        files = self.files()
         for group in groups:
             if any(self.has(name) for name in group):
                 continue
-            wanted = {_loose(name) for name in group}
-            found = [f for f in files if _loose(f.split("/")[-1]) in wanted and f not in self.renamed.values()]
+            found = [f for f in self.look_alikes(group) if f not in self.renamed.values()]
             if len(found) == 1:
                 shutil.copyfile(self.root / found[0], self.root / group[0])
                 self.renamed[group[0]] = found[0]
 
+    def look_alikes(self, names, *, any_suffix: bool = False) -> list[str]:
+        """Files named like one of ``names`` up to case, '-' versus '_', .pth versus .pt and their
+        folder (``any_suffix``: up to their suffix too)."""
+        wanted = {_loose(name, any_suffix) for name in names}
+        return [f for f in self.files() if _loose(f.split("/")[-1], any_suffix) in wanted]
 
-def _loose(name: str) -> str:
-    """A file name up to case, '-' versus '_' and .pth versus .pt."""
+
+def _loose(name: str, any_suffix: bool = False) -> str:
     name = name.lower().replace("-", "_")
+    if any_suffix:
+        return name.rsplit(".", 1)[0]
     return name[:-1] if name.endswith(".pth") else name
 
 
@@ -169,9 +174,9 @@ def _student_root(folder: Path) -> Path:
 
 def _lone_archive(folder: Path) -> Path | None:
     """The zip that is the folder's only student file, if it is."""
-    files = [p for p in _visible_children(folder) if p.is_file() and p.suffix.lower() in STUDENT_SUFFIXES]
-    dirs = [p for p in _visible_children(folder) if p.is_dir()]
-    if len(files) == 1 and files[0].suffix.lower() == ".zip" and not dirs:
+    children = _visible_children(folder)
+    files = [p for p in children if p.is_file() and p.suffix.lower() in STUDENT_SUFFIXES]
+    if len(files) == 1 and files[0].suffix.lower() == ".zip" and not any(p.is_dir() for p in children):
         return files[0]
     return None
 

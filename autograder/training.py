@@ -35,23 +35,28 @@ def subset_index(n_total: int, n: int, seed: int = DATA_SEED) -> np.ndarray:
     return order if n <= 0 or n >= n_total else order[:n]
 
 
+def preferred_output(outputs: list, size: int | None, count=lambda t: t.numel()):
+    """Of the tensors (or arrays) a model returned, the one read as its output: the first with
+    ``size`` values when there is one (``(code, reconstruction)`` is a common habit), else the first."""
+    sized = [o for o in outputs if size is not None and count(o) == size]
+    return (sized or outputs)[0]
+
+
 def first_tensor(output, size: int | None = None) -> torch.Tensor:
-    """The model's output; of a tuple/list it returned (``(code, reconstruction)`` is a common
-    habit), the first tensor of ``size`` values when there is one, else the first tensor."""
+    """The model's output, or the preferred tensor of a tuple/list it returned."""
     if isinstance(output, torch.Tensor):
         return output
-    if isinstance(output, (tuple, list)):
-        tensors = [item for item in output if isinstance(item, torch.Tensor)]
-        sized = [t for t in tensors if size is not None and t.numel() == size]
-        if sized or tensors:
-            return (sized or tensors)[0]
-    raise OutputShapeError(f"the model returned {type(output).__name__}, not a tensor")
+    tensors = [item for item in output if isinstance(item, torch.Tensor)] if isinstance(output, (tuple, list)) else []
+    if not tensors:
+        raise OutputShapeError(f"the model returned {type(output).__name__}, not a tensor")
+    return preferred_output(tensors, size)
 
 
 def as_rows(output, n: int, width: int | None = None, prefer: int | None = None) -> torch.Tensor:
     """Read a model output as ``n`` rows (of ``width`` values, when given; of a tuple, the element
     with ``width`` or else ``prefer`` values per row is read)."""
-    tensor = first_tensor(output, n * (width or prefer) if (width or prefer) else None)
+    per_row = width or prefer
+    tensor = first_tensor(output, n * per_row if per_row else None)
     if tensor.numel() == 0 or tensor.numel() % n or (width and tensor.numel() != n * width):
         expected = f"{n} x {width}" if width else f"{n} rows"
         raise OutputShapeError(f"for a batch of {n} the model returned shape {tuple(tensor.shape)}, not {expected}")

@@ -24,6 +24,7 @@ from ..spec import Assignment, ModelSpec
 from ..state_dicts import unwrap_state_dict
 from ..submission import Submission
 from ..thresholds import Threshold, threshold_for
+from ..training import preferred_output
 from ..worker.client import Worker, WorkerFailure
 
 SUBMISSION_SECONDS = 900  # all worker calls of one submission together
@@ -109,11 +110,10 @@ class ModelProbe:
 
 
 def _output_shape(outputs: dict[str, np.ndarray], x: np.ndarray) -> list[int]:
-    """The shape of what forward returned; of a tuple, of the element with as many values as the
-    input when there is one (``(code, reconstruction)``), else of the first (as the worker reads it)."""
+    """The shape of what forward returned, read as the worker reads it (of a tuple, the element
+    with as many values as the input when there is one)."""
     arrays = [outputs[f"out{i}"] for i in range(len(outputs))]
-    same_size = [a for a in arrays if a.size == x.size]
-    return list((same_size or arrays)[0].shape)
+    return list(preferred_output(arrays, x.size, count=lambda a: a.size).shape)
 
 
 class GradingContext:
@@ -177,8 +177,6 @@ class GradingContext:
                               "minutes for all its checks)")
         return left
 
-    # ------------------------------------------------------------ files and modules
-
     # ------------------------------------------------------------ the notebook
 
     @property
@@ -222,6 +220,8 @@ class GradingContext:
             return self.notebook_report()["ran"]
         except CheckFailed:
             return False
+
+    # ------------------------------------------------------------ files and modules
 
     def import_file(self, file: str) -> dict:
         """The worker's account of importing ``file`` (cached). Raises CheckFailed if it is absent."""

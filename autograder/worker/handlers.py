@@ -190,12 +190,12 @@ def handle_weights_predict(state, request, arrays):
     if not path.is_relative_to(state.root) or not path.is_file():
         return {"loaded": False, "problem": "missing", "detail": request["weights"]}, {}
     try:
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any failure of an untrusted file is reported, not raised
         text = str(error)
         problem = "pickled object" if "weights_only" in text or "Unsupported global" in text else "unreadable"
         return {"loaded": False, "problem": problem, "detail": text.splitlines()[0][:300] if text else ""}, {}
-    loaded, (state_dict, note) = state_dict, unwrap_state_dict(state_dict, torch.Tensor)
+    state_dict, note = unwrap_state_dict(loaded, torch.Tensor)
     if state_dict is None:
         return {"loaded": False, "problem": "not a state_dict", "detail": type(loaded).__name__}, {}
     expected = model.state_dict()

@@ -6,12 +6,6 @@ from ...results import Verdict
 from ..context import CheckFailed, GradingContext, student_traceback
 
 
-def _near_misses(ctx: GradingContext, file: str) -> list[str]:
-    """Files the student may have meant: same name in another case or folder."""
-    wanted = file.lower().replace("-", "_")
-    return [f for f in ctx.submission.files() if f.split("/")[-1].lower().replace("-", "_") == wanted]
-
-
 def check_file_present(ctx: GradingContext, file: str) -> Verdict:
     if file in ctx.submission.renamed:
         return Verdict(False, f"{file} is missing: the submission has {ctx.submission.renamed[file]} instead. "
@@ -19,7 +13,7 @@ def check_file_present(ctx: GradingContext, file: str) -> Verdict:
     if ctx.submission.has(file):
         return Verdict(True, f"{file} is present")
     hint = ""
-    misses = _near_misses(ctx, file)
+    misses = ctx.submission.look_alikes([file])
     if misses:
         hint = f" Found {', '.join(misses)}: rename it to {file} and put it at the top level."
     return Verdict(False, f"{file} is missing from the submission; upload it at the top level, named exactly "

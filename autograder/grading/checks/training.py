@@ -79,9 +79,7 @@ def _weights(ctx: GradingContext, model: ModelSpec) -> tuple[str, dict, np.ndarr
     if key not in ctx.cache:
         present = [name for name in model.weights if ctx.submission.has(name)]
         if not present:
-            stems = {name.rsplit(".", 1)[0].lower().replace("-", "_") for name in model.weights}
-            near = [f for f in ctx.submission.files()
-                    if f.split("/")[-1].rsplit(".", 1)[0].lower().replace("-", "_") in stems]
+            near = ctx.submission.look_alikes(model.weights, any_suffix=True)
             hint = f" Found {', '.join(near)}: rename it to {model.weights[0]}." if near else ""
             ctx.cache[key] = CheckFailed(f"no weight file for {model.name}: expected "
                                          f"{' or '.join(model.weights)} at the top level of the submission.{hint}")
@@ -135,13 +133,13 @@ def check_weights_load(ctx: GradingContext, model: ModelSpec) -> Verdict:
         if file in ctx.submission.renamed:
             problem = f"{ctx.submission.renamed[file]} was graded as {file}, the name the handout asks for. {problem}"
         return Verdict(False, problem)
-    message = f"{file} loads into {model.name} (torch.load with weights_only=True, strict keys)"
-    if header.get("note"):
-        message += f"; {header['note']} (the handout asks for model.state_dict() itself)"
     if file in ctx.submission.renamed:
         found = ctx.submission.renamed[file]
         return Verdict(False, f"no file named {' or '.join(model.weights)}: the submission has {found} instead. "
                               f"Rename it to {file}; graded as {file}, it loads into {model.name}.")
+    message = f"{file} loads into {model.name} (torch.load with weights_only=True, strict keys)"
+    if header.get("note"):
+        message += f"; {header['note']} (the handout asks for model.state_dict() itself)"
     return Verdict(True, message)
 
 
