@@ -10,18 +10,36 @@ from pathlib import Path
 
 from .spec import Assignment
 
+_by_path: dict = {}
+
+
+def answer_key_module(assignment: Assignment, name: str):
+    """A module of the answer key: imported from its package under ``reference/``, or, for an answer key
+    elsewhere (one a course is writing, or a test's), from its folder."""
+    if assignment.package:
+        return importlib.import_module(f"{assignment.package}.{name}")
+    path = assignment.root / f"{name.replace('.', '/')}.py"
+    if path not in _by_path:
+        _by_path[path] = load_module_from(path, f"_answer_key_{assignment.root.name}_{name}")
+    return _by_path[path]
+
+
+def answer_key_object(assignment: Assignment, reference: str):
+    """``"module:name"`` of the answer key."""
+    module, _, name = reference.partition(":")
+    return getattr(answer_key_module(assignment, module), name)
+
 
 def analytic_answer(assignment: Assignment, problem: str):
     """The answer of an analytic problem, computed (and cross-checked) by the answer key's code."""
-    module = importlib.import_module(f"{assignment.package}.{assignment.analytic[problem].module}")
-    return module.answer()
+    return answer_key_module(assignment, assignment.analytic[problem].module).answer()
 
 
 def derivation_checks(assignment: Assignment) -> dict[str, float]:
     """Largest discrepancy of each numerical check of a written derivation (raises if one fails)."""
     if not assignment.derivations:
         return {}
-    return importlib.import_module(f"{assignment.package}.{assignment.derivations}").answer()
+    return answer_key_module(assignment, assignment.derivations).answer()
 
 
 def load_module_from(path: Path, name: str | None = None):
@@ -37,16 +55,56 @@ def load_module_from(path: Path, name: str | None = None):
     return module
 
 
-def solution_class(assignment: Assignment, model: str) -> type:
-    """The reference solution's class for ``model``, from the first file of the spec that has it."""
-    spec = assignment.models[model]
+def solution_class(assignment: Assignment, subject: str):
+    """The answer key's builder of ``subject`` (a class or a function returning a model): named by the
+    subject's ``reference = "module:name"``, else taken from the solution's .py files or, failing those, from
+    the solution notebook (its imports and definitions, up to the end of the subject's problem)."""
+    spec = assignment.subjects[subject]
+    if spec.reference:
+        return answer_key_object(assignment, spec.reference)
     for filename in spec.files:
         path = assignment.paths["solution"] / filename
         if path.is_file():
             module = load_module_from(path)
-            if hasattr(module, model):
-                return getattr(module, model)
-    raise LookupError(f"the answer key's solution defines no class {model} in {', '.join(spec.files)}")
+            if hasattr(module, spec.name):
+                return getattr(module, spec.name)
+    notebooks = sorted(assignment.paths["solution"].glob("*.ipynb")) if "solution" in assignment.paths else []
+    if notebooks:
+        return notebook_definition(notebooks[0], spec.name, spec.problem)
+    raise LookupError(f"the answer key's solution defines no {spec.name} in {', '.join(spec.files) or 'a notebook'}")
+
+
+def notebook_definition(path: Path, name: str, problem: str = ""):
+    """The class or function ``name`` as the notebook at ``path`` defines it for ``problem``: its imports and
+    its top-level definitions up to that one are run here (trusted: the answer key's own notebook); nothing
+    else of the notebook runs."""
+    import ast
+
+    import nbformat
+
+    from .notebooks import problem_windows
+
+    notebook = nbformat.read(path, as_version=4)
+    window = problem_windows(notebook, [problem]).get(problem) if problem else None
+    statements, chosen = [], None
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("!", "%")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef)):
+                statements.append(node)
+                if getattr(node, "name", None) == name and (window is None or index < window[1]):
+                    chosen = len(statements)
+    if chosen is None:
+        raise LookupError(f"{path.name} defines no {name}")
+    namespace: dict = {"__name__": f"_answer_key_{path.stem}"}
+    exec(compile(ast.Module(body=statements[:chosen], type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
+    return namespace[name]
 
 
 def load_thresholds(assignment: Assignment) -> dict:

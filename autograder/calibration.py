@@ -28,15 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import tasks
 from .answer_key import solution_class
-from .datasets import Dataset, load_dataset
-from .recipes import Recipe
-from .spec import Assignment
+from .datasets.declared import ImageData, load_declared
+from .spec import Assignment, Recipe
+from .tasks import TaskData, pca_error, task_of
 from .training import fit, predict
 
 RULE = (
-    "error = MSE, or 1 - accuracy; margin = 1 - worst seed's error / best trivial error "
+    "error = MSE (excess BCE, 1 - accuracy, 1 - AUC); margin = 1 - worst seed's error / best trivial error "
     "(must be >= min_margin); threshold error = worst + slack * (trivial - worst)"
 )
 
@@ -45,8 +44,10 @@ class CalibrationError(RuntimeError):
     """The budget does not let the reference clearly beat the trivial answers."""
 
 
-def data_key(dataset: Dataset) -> str:
+def data_key(dataset) -> str:
     """Names the data a calibration ran on, independent of the machine's paths."""
+    if isinstance(dataset, ImageData):
+        return dataset.data_key
     return f"{dataset.name} from {dataset.provenance.source}: {dataset.provenance.original}"
 
 
@@ -58,53 +59,63 @@ class SeedResult:
     steps_done: int
 
 
-def train_and_score(model_cls, recipe: Recipe, data: tasks.TaskData, input_shape, device, seed) -> SeedResult:
+def _forward(model, training: bool):
+    from .worker.keras_support import is_keras_model
+
+    return (lambda x: model(x, training=training)) if is_keras_model(model) else model
+
+
+def train_and_score(builder, kwargs: dict, recipe: Recipe, data: TaskData, device, seed) -> SeedResult:
     start = time.perf_counter()
     torch.manual_seed(seed)
-    model = model_cls()
-    log = fit(
-        model, recipe, data.train_images, data.train_labels,
-        input_shape=input_shape, device=device, seed=seed,
-    )  # fmt: skip
-    outputs = predict(model, data.eval_inputs, input_shape=input_shape, device=device)
-    return SeedResult(seed, tasks.error(recipe, data, outputs), time.perf_counter() - start, log.steps_done)
+    from .worker.keras_support import keras_module
+
+    if keras_module() is not None:
+        keras_module().utils.set_random_seed(seed)
+    model = builder(**kwargs)
+    log = fit(model, recipe, torch.from_numpy(data.train_inputs),
+              torch.from_numpy(data.train_labels) if data.train_labels is not None else None,
+              device=device, seed=seed, forward=_forward(model, True))
+    outputs = predict(model, torch.from_numpy(data.eval_inputs), device=device, call=_forward(model, False))
+    task = task_of(recipe)
+    return SeedResult(seed, task.error(recipe, data, outputs.numpy()), time.perf_counter() - start, log.steps_done)
 
 
-def summarise(
-    assignment: Assignment, recipe: Recipe, model: str, results, trivial, comparisons, dataset, device
-) -> dict:
+def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivial, comparisons, images,
+              device) -> dict:
+    task = task_of(recipe)
     errors = [r.error for r in results]
     worst = max(errors)
     best_trivial = min(trivial.values())
     margin = 1.0 - worst / best_trivial
-    if margin < assignment.min_margin:
+    if margin < assignment.calibration.min_margin:
         raise CalibrationError(
             f"{recipe.name}: under {recipe.budget()} the worst seed's error {worst:.4f} removes only "
             f"{margin:.0%} of the trivial answer's {best_trivial:.4f} (at least "
-            f"{assignment.min_margin:.0%} needed); lengthen the budget"
+            f"{assignment.calibration.min_margin:.0%} needed); lengthen the budget"
         )
-    threshold_error = worst + assignment.slack * (best_trivial - worst)
-    metric = [tasks.as_metric(recipe, e) for e in errors]
+    threshold_error = worst + assignment.calibration.slack * (best_trivial - worst)
+    metric = [task.metric(e) for e in errors]
     return {
         "model": model,
-        "metric": tasks.metric_name(recipe),
-        "pass_if": "at least" if recipe.task == "classify" else "at most",
-        "threshold": round(tasks.as_metric(recipe, threshold_error), 6),
+        "metric": task.metric_name(recipe),
+        "pass_if": task.pass_if,
+        "threshold": round(task.metric(threshold_error), 6),
         "seeds": [r.seed for r in results],
         "values": [round(v, 6) for v in metric],
         "mean": round(statistics.fmean(metric), 6),
         "std": round(statistics.pstdev(metric), 6),
-        "worst": round(tasks.as_metric(recipe, worst), 6),
-        "best": round(tasks.as_metric(recipe, min(errors)), 6),
-        "trivial": {name: round(tasks.as_metric(recipe, e), 6) for name, e in trivial.items()},
+        "worst": round(task.metric(worst), 6),
+        "best": round(task.metric(min(errors)), 6),
+        "trivial": {name: round(task.metric(e), 6) for name, e in trivial.items()},
         "margin": round(margin, 4),
         "compared_with": {name: round(e, 6) for name, e in comparisons.items()},
-        "slack": assignment.slack,
+        "slack": assignment.calibration.slack,
         "budget": recipe.as_dict(),
         "data": {
-            **dataset.provenance.as_dict(),
-            "train_samples_used": min(recipe.train_samples or len(dataset.train), len(dataset.train)),
-            "eval_samples_used": min(recipe.eval_samples or len(dataset.test), len(dataset.test)),
+            "description": images.description,
+            "train_samples_used": min(recipe.train_samples or len(images.train_images), len(images.train_images)),
+            "eval_samples_used": min(recipe.eval_samples or len(images.test_images), len(images.test_images)),
         },
         "environment": {
             "device": str(device),
@@ -118,49 +129,73 @@ def summarise(
     }
 
 
-def calibrate_recipe(
-    assignment: Assignment, model: str, recipe: Recipe, dataset: Dataset, device, seeds, progress=print
-) -> dict:
-    model_cls = solution_class(assignment, model)
-    input_shape = assignment.models[model].input_shapes[0]
-    data = tasks.task_data(recipe, dataset)
+def recipe_subjects(assignment: Assignment) -> dict[str, tuple[str, dict]]:
+    """Recipe -> (the subject whose reference calibrates it, with its arguments)."""
+    found = {}
+    for subject in assignment.subjects.values():
+        for check in subject.checks.values():
+            name = check.options.get("recipe")
+            if name and name not in found:
+                found[name] = (subject.key, dict(subject.kwargs))
+    for recipe in assignment.recipes.values():
+        if recipe.subject:
+            found[recipe.name] = (recipe.subject, {**assignment.subjects[recipe.subject].kwargs, **recipe.kwargs})
+        elif recipe.name in found and recipe.kwargs:
+            found[recipe.name] = (found[recipe.name][0], {**found[recipe.name][1], **recipe.kwargs})
+    return found
+
+
+def calibrate_recipe(assignment: Assignment, subject: str, kwargs: dict, recipe: Recipe, images: ImageData, device,
+                     seeds, progress=print) -> dict:
+    spec = assignment.subjects[subject]
+    builder = solution_class(assignment, subject)
+    data = task_of(recipe).data(recipe, images, spec.input.shapes[0], spec.input.layout)
     results = []
     for seed in seeds:
-        results.append(train_and_score(model_cls, recipe, data, input_shape, device, seed))
-        progress(f"  {recipe.name} seed {seed}: {tasks.metric_name(recipe)} "
-                 f"{tasks.as_metric(recipe, results[-1].error):.4f} ({results[-1].seconds:.1f} s)")
-    return summarise(assignment, recipe, model, results, tasks.trivial_errors(recipe, data),
-                     tasks.comparison_errors(recipe, data), dataset, device)
+        results.append(train_and_score(builder, kwargs, recipe, data, device, seed))
+        progress(f"  {recipe.name} seed {seed}: {task_of(recipe).metric_name(recipe)} "
+                 f"{task_of(recipe).metric(results[-1].error):.4f} ({results[-1].seconds:.1f} s)")
+    task = task_of(recipe)
+    comparisons = task.comparison_errors(recipe, data)
+    if recipe.pca:
+        comparisons[f"PCA with {recipe.pca} components"] = pca_error(data, recipe.pca)
+    return summarise(assignment, recipe, subject, results, task.trivial_errors(recipe, data), comparisons, images,
+                     device)
 
 
 def calibrate(assignment: Assignment, *, data_dir=None, device, recipes=None, seeds=None, progress=print) -> dict:
     """Calibrate ``recipes`` (default: all) and merge them into the thresholds file; return its content.
 
-    A recipe whose budget is too short is reported and left out; the others are
+    A recipe whose budget is too short, or whose data is not here, is reported and left out; the others are
     still written. Raises ``CalibrationError`` at the end if any failed.
     """
+    from .datasets.declared import DataMissing
+
     path = assignment.paths["thresholds"]
     table = json.loads(path.read_text()) if path.is_file() else {}
     table.update({"assignment": assignment.id, "rule": RULE,
                   "command": f"autograder calibrate {assignment.id} [--data-dir DIR] [--recipe NAME]"})
     entries = table.setdefault("recipes", {})
     failures = []
-    for model in assignment.models.values():
-        for name in model.recipe_names:
-            if recipes and name not in recipes:
-                continue
-            recipe = assignment.recipe(name)
-            dataset = load_dataset(recipe.dataset, data_dir)
-            progress(f"{name} ({model.name}, {recipe.budget()}) on {data_key(dataset)}")
-            try:
-                entry = calibrate_recipe(assignment, model.name, recipe, dataset, device,
-                                         seeds or assignment.calibration_seeds, progress)
-            except CalibrationError as failure:
-                progress(f"  FAILED: {failure}")
-                failures.append(str(failure))
-                continue
-            entries.setdefault(name, {})[data_key(dataset)] = entry
-            path.write_text(json.dumps(table, indent=1) + "\n")
+    for name, (subject, kwargs) in recipe_subjects(assignment).items():
+        if recipes and name not in recipes:
+            continue
+        recipe = assignment.recipe(name)
+        try:
+            images = load_declared(assignment.data_spec(recipe.data), data_dir)
+        except DataMissing as missing:
+            progress(f"{name}: skipped: {missing}")
+            continue
+        progress(f"{name} ({subject}, {recipe.budget()}) on {images.data_key}")
+        try:
+            entry = calibrate_recipe(assignment, subject, kwargs, recipe, images, device,
+                                     seeds or assignment.calibration.seeds, progress)
+        except CalibrationError as failure:
+            progress(f"  FAILED: {failure}")
+            failures.append(str(failure))
+            continue
+        entries.setdefault(name, {})[images.data_key] = entry
+        path.write_text(json.dumps(table, indent=1) + "\n")
     if failures:
         raise CalibrationError("; ".join(failures))
     return table

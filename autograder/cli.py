@@ -16,6 +16,8 @@ import argparse
 import sys
 
 from . import datasets
+from .calibration import CalibrationError
+from .spec import SpecError
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +117,7 @@ def cmd_export(args) -> int:
 
     from .export import export_submission
     from .grading.batch import expand
-    from .grading.engine import recognise_assignment
+    from .grading.session import recognise_assignment
     from .spec import load_assignment
     from .submission import SubmissionError, open_submission
 
@@ -213,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except datasets.DataNotFound as missing:
         print(f"autograder: {missing}", file=sys.stderr)
+        return 1
+    except (SpecError, CalibrationError) as error:
+        print(f"autograder: {error}", file=sys.stderr)
         return 1
 
 

@@ -1,8 +1,8 @@
 """Notebooks on the trusted side: found, validated and cut into problems; never executed here.
 
 Validation reads JSON only. Problems are found by the headings and opening
-words students use: "## Problem 3", "Problem 5.1 ...", "Problem 2 (c) Solution",
-"**Problem 4.2(b)**", "Bonus".
+words students use: "## Problem N", "Problem N.M ...", "Problem N (c) Solution",
+"**Problem N.M(b)**", "Bonus".
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class Section:
 def problem_sections(notebook, problems: list[str]) -> dict[str, Section]:
     """The cells that answer each problem: from the cell that names it to the next one naming another.
 
-    A marker for a whole problem ("Problem 5") followed by one for a part ("5.1") counts for the part.
+    A marker for a whole problem ("Problem N") followed by one for a part ("N.1") counts for the part.
     The cells under a whole problem that names none of its parts are shown once, under its first part.
     """
     wanted = {normalise(p): p for p in problems}
@@ -118,3 +118,30 @@ def problem_sections(notebook, problems: list[str]) -> dict[str, Section]:
             shown.add(whole)  # once, under the first part that has no section of its own
             answers[problem] = Section(problem, sections[whole].cells, whole=whole)
     return answers
+
+
+def problem_windows(notebook, problems: list[str]) -> dict[str, tuple[int, int]]:
+    """The cells of each problem as ``(start, end)`` indices of ``notebook.cells``: from the first cell that
+    names it to the next cell that names another problem (the last such run, when it is named more than once).
+    A problem named only through its parts ("2a", "2b") spans them; a part named only through its whole
+    problem takes the whole problem's cells."""
+    segments: list[tuple[str, int, int]] = []
+    current, start = None, 0
+    for index, cell in enumerate(notebook.cells):
+        markers = _markers(cell.source) if cell.cell_type == "markdown" else []
+        if markers and markers[-1] != current:
+            if current is not None:
+                segments.append((current, start, index))
+            current, start = markers[-1], index
+    if current is not None:
+        segments.append((current, start, len(notebook.cells)))
+    windows = {}
+    for problem in problems:
+        key = normalise(problem)
+        own = [s for s in segments if s[0] == key]
+        parts = [s for s in segments if key in _parents(s[0])]
+        whole = [s for s in segments if s[0] in _parents(key)]
+        found = own or parts or whole
+        if found:
+            windows[problem] = (min(s[1] for s in found), max(s[2] for s in found))
+    return windows

@@ -31,6 +31,12 @@ def jacobian_singular_values(forward, x: torch.Tensor, probes: int = 8, seed: in
     return torch.linalg.svdvals(torch.stack(rows).double()).tolist()
 
 
+def probe_count(code_width: int, values: int) -> int:
+    """Enough random probes to see more directions than a code of ``code_width`` carries (8 for narrow codes,
+    about twice the width for wide ones), and never more than the model has outputs."""
+    return max(1, min(values, max(8, 2 * code_width + 4)))
+
+
 def effective_rank(singular_values: list[float], rel_tol: float = 1e-5) -> int:
     """How many singular values exceed ``rel_tol`` times the largest."""
     if not singular_values or singular_values[0] == 0:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .grading.engine import grading_session
+from .grading.session import grading_session
 from .results import CheckResult
 from .submission import SubmissionError
 
@@ -80,8 +80,13 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("check_case", [pytest.param(None, id="submission")])
         return
     metafunc.parametrize("check_case", [
-        pytest.param(case, id=case.check_id, marks=pytest.mark.points(case.points)) for case in state["cases"]
+        pytest.param(case, id=case.check_id, marks=pytest.mark.points(_number(case.points)))
+        for case in state["cases"]
     ])  # fmt: skip
+
+
+def _number(points: float):
+    return int(points) if float(points).is_integer() else points
 
 
 @pytest.fixture(scope="session")

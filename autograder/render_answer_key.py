@@ -23,12 +23,21 @@ def _answer_lines(answer) -> list[str]:
 
 
 def model_parameter_counts(assignment: Assignment) -> dict[str, tuple[int, int]]:
-    """Model -> (count from PyTorch, count from the layer formulas)."""
+    """Model (with its arguments) -> (count from PyTorch, count from the layer formulas)."""
     counts = {}
-    for name in assignment.models:
-        torch.manual_seed(0)
-        model = solution_class(assignment, name)()
-        counts[name] = (sum(p.numel() for p in model.parameters()), parameters_by_formula(describe_layers(model)))
+    for key, spec in assignment.models.items():
+        if spec.find not in ("class", "factory") and not spec.reference:
+            continue
+        for kwargs in [spec.kwargs, *spec.variant_kwargs()]:
+            torch.manual_seed(0)
+            model = solution_class(assignment, key)(**kwargs)
+            label = f"{spec.name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else spec.name
+            by_torch = sum(p.numel() for p in model.parameters())
+            try:
+                by_formula = parameters_by_formula(describe_layers(model))
+            except ValueError:  # a layer with no formula (a Keras layer): its own count stands
+                by_formula = by_torch
+            counts[label] = (by_torch, by_formula)
     return counts
 
 

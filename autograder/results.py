@@ -15,8 +15,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class CheckResult:
-    check_id: str  # stable: "5.4/AE/code_size"
-    title: str  # for people: "AE encodes to a 2-D code"
+    check_id: str  # stable: "2/Net/code_size"
+    title: str  # for people: "Net encodes to a 2-D code"
     problem: str
     max_points: float
     points: float
@@ -25,10 +25,15 @@ class CheckResult:
     visibility: str = "visible"  # Gradescope's: visible, hidden, after_due_date, after_published
     stage: str = ""
     seconds: float = 0.0
+    status: str = ""  # passed, failed, or "not gradable" (this machine lacks what it needs: counts neither way)
+
+    def __post_init__(self):
+        if not self.status:
+            object.__setattr__(self, "status", "passed" if self.passed else "failed")
 
     @property
-    def status(self) -> str:
-        return "passed" if self.passed else "failed"
+    def gradable(self) -> bool:
+        return self.status != "not gradable"
 
 
 @dataclass
@@ -42,6 +47,7 @@ class SubmissionResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     staff_log: list[str] = field(default_factory=list)  # the grader's own failures, for instructors only
+    manual: list[dict] = field(default_factory=list)  # problems graded by hand: {"problem", "title", "points"}
 
     @property
     def score(self) -> float:
@@ -49,12 +55,26 @@ class SubmissionResult:
 
     @property
     def max_score(self) -> float:
-        return round(sum(c.max_points for c in self.checks), 4)
+        """The points of the checks graded here (not those this machine could not grade, nor manual ones)."""
+        return round(sum(c.max_points for c in self.checks if c.gradable), 4)
+
+    @property
+    def not_gradable_points(self) -> float:
+        return round(sum(c.max_points for c in self.checks if not c.gradable), 4)
+
+    @property
+    def manual_points(self) -> float:
+        return round(sum(p["points"] for p in self.manual), 4)
 
     def failed(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.passed]
+        """The checks that failed (not those that could not be graded here)."""
+        return [c for c in self.checks if not c.passed and c.gradable]
+
+    def not_gradable(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.gradable]
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data.update(score=self.score, max_score=self.max_score)
+        data.update(score=self.score, max_score=self.max_score, not_gradable_points=self.not_gradable_points,
+                    manual_points=self.manual_points)
         return data

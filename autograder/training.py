@@ -10,29 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .recipes import Recipe
+from .spec.recipes import Recipe
 
-DATA_SEED = 0  # which samples a recipe's subsets hold: the same for every model seed
 LOG_EVERY = 25
 
 
 class OutputShapeError(ValueError):
     """A model's output cannot be read as the batch the task needs."""
-
-
-def images_as_float(images: np.ndarray, pixel_max: int) -> torch.Tensor:
-    """uint8 images (N, H, W) -> float32 tensor (N, 1, H, W) in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).float().div_(pixel_max).unsqueeze(1)
-
-
-def subset_index(n_total: int, n: int, seed: int = DATA_SEED) -> np.ndarray:
-    """A seeded choice of ``n`` of ``n_total`` indices (all of them, shuffled, if n is 0 or too big)."""
-    order = np.random.default_rng(seed).permutation(n_total)
-    return order if n <= 0 or n >= n_total else order[:n]
 
 
 def preferred_output(outputs: list, size: int | None, count=lambda t: t.numel()):
@@ -65,8 +52,17 @@ def as_rows(output, n: int, width: int | None = None, prefer: int | None = None)
 
 def make_optimizer(recipe: Recipe, parameters) -> torch.optim.Optimizer:
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=recipe.lr)
-    return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum)
+        return torch.optim.Adam(parameters, lr=recipe.lr, eps=recipe.eps, weight_decay=recipe.weight_decay)
+    return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+
+
+def training_loss(loss: str, rows: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The recipe's loss between output rows and target rows (or class labels)."""
+    if loss in ("cross_entropy", "nll"):  # cross-entropy on log-probabilities is their NLL
+        return F.cross_entropy(rows, targets)
+    if loss == "bce":
+        return F.binary_cross_entropy(rows.clamp(1e-7, 1 - 1e-7), targets)
+    return F.mse_loss(rows, targets)
 
 
 @dataclass
@@ -77,7 +73,12 @@ class TrainingLog:
 
 
 def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
-    """Index batches for ``steps`` steps: seeded epochs, last partial batch of an epoch dropped."""
+    """Index batches for ``steps`` steps: seeded epochs, last partial batch of an epoch dropped;
+    ``batch_size`` 0 is the whole set every step."""
+    if batch_size == 0:
+        for _ in range(steps):
+            yield torch.arange(n)
+        return
     batch_size = min(batch_size, n)
     done = 0
     while done < steps:
@@ -89,42 +90,45 @@ def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
                 return
 
 
-def _step_loss(model, recipe, x, y, input_shape, generator):
+def _step_loss(forward, recipe: Recipe, x, y, generator):
     inputs = x
-    if recipe.task == "denoise":
+    if recipe.noise_std:
         noise = torch.randn(x.shape, generator=generator, device="cpu").to(x.device)
         inputs = x + recipe.noise_std * noise
-    output = model(inputs.reshape(len(x), *input_shape))
+        inputs = inputs.clamp(0, 1) if recipe.clip else inputs
+    output = forward(inputs)
     if recipe.task == "classify":
-        return F.cross_entropy(as_rows(output, len(x)), y)  # also right for log_softmax outputs
-    return F.mse_loss(as_rows(output, len(x), x[0].numel()), x.reshape(len(x), -1))
+        return training_loss(recipe.loss, as_rows(output, len(x)), y)
+    return training_loss(recipe.loss, as_rows(output, len(x), x[0].numel()), x.reshape(len(x), -1))
 
 
 def fit(
     model: torch.nn.Module,
     recipe: Recipe,
-    images: torch.Tensor,
+    inputs: torch.Tensor,
     labels: torch.Tensor | None,
     *,
-    input_shape: tuple[int, ...],
     device: torch.device,
     seed: int,
+    forward=None,
 ) -> TrainingLog:
-    """Train ``model`` in place for ``recipe.steps`` steps on float images (N, 1, H, W).
+    """Train ``model`` in place for ``recipe.steps`` steps on ``inputs`` shaped as the model takes them.
 
     Batch order and input noise come from a generator seeded with ``seed``; the
-    caller seeds the model's initialisation. Training stops early, and says so,
-    if the loss stops being finite.
+    caller seeds the model's initialisation. ``forward`` replaces ``model(x)``
+    (a Keras model is called with ``training=True``). Training stops early, and
+    says so, if the loss stops being finite.
     """
     generator = torch.Generator().manual_seed(seed)
     model.to(device).train()
+    forward = forward or model
     optimizer = make_optimizer(recipe, model.parameters())
     log = TrainingLog()
-    for index in _batches(len(images), recipe.batch_size, recipe.steps, generator):
-        x = images[index].to(device)
+    for index in _batches(len(inputs), recipe.batch_size, recipe.steps, generator):
+        x = inputs[index].to(device)
         y = labels[index].to(device) if labels is not None else None
         optimizer.zero_grad(set_to_none=True)
-        loss = _step_loss(model, recipe, x, y, input_shape, generator)
+        loss = _step_loss(forward, recipe, x, y, generator)
         if not torch.isfinite(loss):
             log.stopped = f"the loss became {loss.item()} at step {log.steps_done + 1}"
             break
@@ -138,15 +142,8 @@ def fit(
 
 
 @torch.no_grad()
-def predict(
-    model: torch.nn.Module,
-    inputs: torch.Tensor,
-    *,
-    input_shape: tuple[int, ...],
-    device: torch.device,
-    batch_size: int = 500,
-    call=None,
-) -> torch.Tensor:
+def predict(model: torch.nn.Module, inputs: torch.Tensor, *, device: torch.device, batch_size: int = 500,
+            call=None) -> torch.Tensor:
     """The model's outputs for ``inputs`` (N, ...), in eval mode, as float32 rows on the CPU.
 
     ``call`` replaces ``model(x)`` (e.g. ``decoder(encoder(x))``); the model is still moved and put in eval mode.
@@ -156,6 +153,5 @@ def predict(
     rows = []
     for start in range(0, len(inputs), batch_size):
         x = inputs[start : start + batch_size].to(device)
-        x = x.reshape(len(x), *input_shape)
         rows.append(as_rows(call(x), len(x), prefer=x[0].numel()).float().cpu())
     return torch.cat(rows)

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from autograder.answer_key import load_module_from
-from autograder.spec import LayerSpec, SpecError, available_assignments, parse_assignment
+from autograder.spec import LayerSpec, SpecError, available_assignments, load_assignment, parse_assignment, validated
 from autograder.starter import make_starter, stale_starters
 
 
@@ -16,18 +16,57 @@ def test_every_answer_key_folder_is_found():
     assert "cpsc663-ex2" in available_assignments()
 
 
+@pytest.mark.parametrize("assignment_id", sorted(available_assignments()))
+def test_every_assignment_loads_with_known_keys_and_check_types(assignment_id):
+    assignment = load_assignment(assignment_id)
+    assert assignment.subjects and all(s.checks for s in assignment.subjects.values())
+    for subject in assignment.subjects.values():
+        for check in subject.checks.values():
+            if "recipe" in check.options:
+                assert check.options["recipe"] in assignment.recipes
+
+
 def test_every_model_names_defined_recipes_and_existing_solution_files(cpsc663):
     for model in cpsc663.models.values():
-        assert model.recipe_names, model.name
+        assert any("recipe" in c.options for c in model.checks.values()), model.name
         assert any((cpsc663.paths["solution"] / f).is_file() for f in model.files), model.name
 
 
-def test_spec_rejects_a_model_that_names_an_undefined_recipe(tmp_path):
-    (tmp_path / "assignment.toml").write_text(
-        'id = "x"\ntitle = "x"\n[models.M]\nproblem = "1"\nfiles = ["m.py"]\ninput_shapes = [[2]]\nbrief = "nope"\n'
-    )
-    with pytest.raises(SpecError, match="model M names recipe 'nope', which is not defined"):
-        parse_assignment(tmp_path / "assignment.toml")
+def _write(tmp_path, text: str):
+    (tmp_path / "assignment.toml").write_text('id = "x"\ntitle = "x"\n' + text)
+    return tmp_path / "assignment.toml"
+
+
+def test_spec_rejects_a_check_that_names_an_undefined_recipe(tmp_path):
+    path = _write(tmp_path, '[models.M]\nproblem = "1"\ninput = { shapes = [[2]] }\n'
+                            '[models.M.checks]\nbrief_training = { points = 1, recipe = "nope" }\n')
+    with pytest.raises(SpecError, match="M.checks.brief_training names recipe 'nope', which is not defined"):
+        parse_assignment(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[models.M]\nproblem = "1"\ninput_shapes = [[2]]\n', r"models.M: unknown key\(s\) input_shapes; known: "),
+    ('coarse = 1\n', r"unknown key\(s\) coarse"),
+    ('[models.M]\nkind = "jax"\n', r"models.M.kind: 'jax' is not one of torch, keras, dataset, function"),
+    ('[recipes.r]\ntask = "classify"\ndata = "mnist"\nsteps = 1\nbatch_size = 1\noptimizer = "adam"\nlr = 1\n'
+     'epochs = 3\n', r"recipe r: unknown keys \['epochs'\]"),
+    ('[data.d]\nsource = "mnist"\nscale = "log"\n', r"data.d.scale: 'log' is not one of unit, zscore, symmetric"),
+])  # fmt: skip
+def test_spec_rejects_unknown_keys_and_values_where_they_are_written(tmp_path, text, message):
+    with pytest.raises(SpecError, match=message):
+        parse_assignment(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize("checks, message", [
+    ("code_sizes = 2", "unknown check type 'code_sizes'"),
+    ("code_size = { points = 2, widht = 2 }", r"unknown option\(s\) widht; code_size takes width"),
+    ("code_size = 2", "code_size needs width"),
+    ("dataset_length = 1", "dataset_length applies to subjects of kind dataset, not torch"),
+])  # fmt: skip
+def test_loading_rejects_unknown_check_types_and_options(tmp_path, checks, message):
+    path = _write(tmp_path, f'[models.M]\nproblem = "1"\ninput = {{ shapes = [[2]] }}\n[models.M.checks]\n{checks}\n')
+    with pytest.raises(SpecError, match=message):
+        validated(parse_assignment(path))
 
 
 def test_recipe_with_a_variance_is_converted_to_a_standard_deviation(cpsc663):

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from autograder.grading import context
+from autograder.grading import limits
 from autograder.grading.runner import grade
 from tests.conftest import ROOT
 
@@ -26,8 +26,8 @@ def submission(tmp_path):
 
 @pytest.fixture
 def short_limits(monkeypatch):
-    monkeypatch.setattr(context, "TIMEOUT_CALL", 4)
-    monkeypatch.setattr(context, "IMPORT_SECONDS", 3)
+    monkeypatch.setattr(limits, "TIMEOUT_CALL", 4)
+    monkeypatch.setattr(limits, "IMPORT_SECONDS", 3)
 
 
 def by_id(result):

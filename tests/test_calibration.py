@@ -6,19 +6,17 @@ import numpy as np
 import pytest
 
 from autograder.calibration import CalibrationError, SeedResult, summarise
-from autograder.datasets import Dataset, Provenance, Split
-from autograder.recipes import Recipe
+from autograder.datasets.declared import ImageData
+from autograder.spec.recipes import Recipe
 from autograder.thresholds import MissingThreshold, threshold_for
 
-DATASET = Dataset(
-    "mnist", Split(np.zeros((10, 2, 2), np.uint8), np.zeros(10, np.int64)),
-    Split(np.zeros((4, 2, 2), np.uint8), np.zeros(4, np.int64)), 255,
-    Provenance("package", "somewhere", "all 14", "split"),
-)  # fmt: skip
+DATASET = ImageData("mnist", np.zeros((10, 1, 2, 2), np.float32), np.zeros(10, np.int64),
+                    np.zeros((4, 1, 2, 2), np.float32), np.zeros(4, np.int64), "somewhere, split",
+                    "mnist from package: all 14")
 
 
 def recipe(task="reconstruct"):
-    return Recipe(name="r", task=task, dataset="mnist", steps=10, batch_size=2, optimizer="adam", lr=0.1)
+    return Recipe(name="r", task=task, data="mnist", steps=10, batch_size=2, optimizer="adam", lr=0.1)
 
 
 def results(*errors):
@@ -50,10 +48,10 @@ def test_threshold_lookup_prefers_the_data_in_use_and_falls_back_to_the_most_len
         "mnist from data directory: x": {"metric": "m", "pass_if": "at most", "threshold": 0.06},
         "mnist from data directory: y": {"metric": "m", "pass_if": "at most", "threshold": 0.07},
     }}}  # fmt: skip
-    exact = threshold_for(table, "r", DATASET)
+    exact = threshold_for(table, "r", DATASET.data_key)
     assert exact.same_data and exact.value == 0.05 and exact.passes(0.05) and not exact.passes(0.051)
     del table["recipes"]["r"]["mnist from package: all 14"]
-    other = threshold_for(table, "r", DATASET)
+    other = threshold_for(table, "r", DATASET.data_key)
     assert not other.same_data and other.value == 0.07
     with pytest.raises(MissingThreshold, match="no calibrated threshold for recipe 'q'"):
-        threshold_for(table, "q", DATASET)
+        threshold_for(table, "q", DATASET.data_key)

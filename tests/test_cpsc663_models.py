@@ -61,19 +61,19 @@ def test_autoencoders_take_both_input_shapes_and_reconstruct_in_0_1(models, name
 @pytest.mark.parametrize("name", ["AE", "CAE", "CAE_skip"])
 def test_code_is_two_dimensional_and_forward_is_decoder_of_encoder(models, name, cpsc663):
     model = models[name]
-    x = torch.rand(6, *cpsc663.models[name].input_shapes[0])
+    x = torch.rand(6, *cpsc663.models[name].input.shapes[0])
     encoded = model.encoder(x if name == "AE" else x.reshape(-1, 1, 28, 28))
     code = encoded[0] if isinstance(encoded, tuple) else encoded
-    assert code.shape == (6, cpsc663.models[name].code_size) == (6, 2)
+    assert code.shape == (6, cpsc663.models[name].checks["code_size"].options["width"]) == (6, 2)
     rebuilt = model.decoder(*encoded) if isinstance(encoded, tuple) else model.decoder(encoded)
     torch.testing.assert_close(rebuilt.reshape(6, -1), model(x).reshape(6, -1))
 
 
 def test_ae_has_four_linear_layers_each_side_and_no_nonlinearity_at_the_code(models, cpsc663):
-    spec = cpsc663.models["AE"]
+    wanted = cpsc663.models["AE"].checks["linear_layers"].options
     encoder, decoder = leaves(models["AE"].encoder), leaves(models["AE"].decoder)
-    assert [layer["type"] for layer in encoder].count("Linear") == spec.encoder_linear_layers == 4
-    assert [layer["type"] for layer in decoder].count("Linear") == spec.decoder_linear_layers == 4
+    assert [layer["type"] for layer in encoder].count("Linear") == wanted["encoder"] == 4
+    assert [layer["type"] for layer in decoder].count("Linear") == wanted["decoder"] == 4
     assert encoder[-1]["type"] == "Linear" and encoder[-1]["settings"]["out_features"] == 2
     assert decoder[0]["type"] == "Linear" and decoder[0]["settings"]["in_features"] == 2
     assert [layer["type"] for layer in encoder] == ["Linear", "ReLU"] * 3 + ["Linear"]
@@ -85,7 +85,7 @@ def test_cae_layers_are_the_handouts_list_in_order(models, cpsc663):
     assert len(layers) == len(expected) + 1 == 19
     for layer, want in zip(layers, expected, strict=False):
         assert matches(layer, want), f"{layer} is not {want}"
-    assert layers[-1]["type"] == cpsc663.output_activation("CAE") == "Sigmoid"
+    assert layers[-1]["type"] == cpsc663.models["CAE"].checks["output_activation"].options["activation"] == "Sigmoid"
 
 
 def test_cae_skip_has_the_cae_layers_with_weights(models, cpsc663):
@@ -118,7 +118,8 @@ def test_reconstruction_reaches_the_input_only_through_the_code(models, name, bo
 
 def test_cnn_first_convolution_has_40_filters_and_outputs_log_probabilities(models, cpsc663):
     cnn = models["CNN"]
-    assert cnn.conv1.out_channels == cpsc663.models["CNN"].first_conv_filters == 40
+    checks = cpsc663.models["CNN"].checks
+    assert cnn.conv1.out_channels == checks["first_conv_filters"].options["filters"] == 40
     out = cnn(torch.rand(3, 1, 28, 28))
-    assert out.shape == (3, cpsc663.models["CNN"].outputs)
+    assert out.shape == (3, checks["output_shapes"].options["outputs"])
     torch.testing.assert_close(out.exp().sum(dim=1), torch.ones(3))

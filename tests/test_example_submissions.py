@@ -16,15 +16,34 @@ import pytest
 from autograder.grading.runner import grade
 from tests.conftest import ROOT
 
-EXAMPLES = ROOT / "submissions" / "cpsc663-ex2"
-EXPECTED = tomllib.loads((EXAMPLES / "expected.toml").read_text())
+SUBMISSIONS = ROOT / "submissions"
+EXAMPLES = SUBMISSIONS / "cpsc663-ex2"
 
 
-def test_every_example_folder_has_an_expectation_and_back():
-    folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith(".")}
-    assert folders == set(EXPECTED)
-    assert sum(1 for e in EXPECTED.values() if not e["fails"]) >= 4  # correct ones, several styles
-    assert sum(1 for e in EXPECTED.values() if e["fails"]) >= 8  # broken ones
+def families() -> dict[str, dict]:
+    """Every folder of example submissions with its expected.toml (the attack corpus has its own test)."""
+    found = {}
+    for expected in sorted(SUBMISSIONS.glob("*/expected.toml")):
+        data = tomllib.loads(expected.read_text())
+        if data.get("corpus") != "attacks":
+            found[expected.parent.name] = data
+    return found
+
+
+FAMILIES = families()
+CASES = [pytest.param(family, name, id=f"{family}/{name}")
+         for family, data in FAMILIES.items() for name, entry in data.items() if isinstance(entry, dict)]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_example_folder_has_an_expectation_and_back(family):
+    data = FAMILIES[family]
+    examples = {name for name, entry in data.items() if isinstance(entry, dict)}
+    folders = {p.name for p in (SUBMISSIONS / family).iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert folders == examples
+    assert data["assignment"] and data["max_score"] > 0
+    assert sum(1 for name in examples if not data[name]["fails"]) >= 3  # correct ones, several styles
+    assert sum(1 for name in examples if data[name]["fails"]) >= 5  # broken ones
 
 
 def expected_failures(result, fails: dict) -> dict[str, str]:
@@ -38,12 +57,13 @@ def expected_failures(result, fails: dict) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_gets_its_expected_grade(name):
-    result = grade(EXAMPLES / name, device="cpu")
+@pytest.mark.parametrize("family, name", CASES)
+def test_example_gets_its_expected_grade(family, name):
+    data = FAMILIES[family]
+    result = grade(SUBMISSIONS / family / name, device="cpu")
     assert result.error is None, result.error
-    assert result.assignment == "cpsc663-ex2"
-    wanted = expected_failures(result, EXPECTED[name]["fails"])
+    assert result.assignment == data["assignment"]
+    wanted = expected_failures(result, data[name]["fails"])
     failed = {c.check_id: c.feedback for c in result.failed()}
     assert set(failed) == set(wanted), (
         f"{name}: unexpected failures {sorted(set(failed) - set(wanted))}: "
@@ -54,7 +74,7 @@ def test_example_gets_its_expected_grade(name):
         assert words in failed[check_id], f"{check_id}: {words!r} not in {failed[check_id]!r}"
     lost = sum(c.max_points for c in result.checks if c.check_id in wanted)
     assert result.score == result.max_score - lost
-    assert result.max_score == 90
+    assert result.max_score + result.not_gradable_points == data["max_score"]
     for check in result.checks:  # students never see the grader's insides
         assert "autograder/" not in check.feedback and "Traceback" not in check.feedback
 

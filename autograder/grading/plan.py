@@ -1,89 +1,164 @@
-"""Which checks run on a submission, in which order, for how many points: read from the assignment's spec.
+"""Which checks run on a submission, in which order, for how many points: read from the assignment.
 
-A model's ``points`` table names its checks (like scikit-learn's tags choose
-estimator checks); the engine never asks which assignment it is grading.
-Checks run by stage: the fast structural ones first, training last.
+Each subject's checks table names its checks (like scikit-learn's tags choose
+estimator checks); the engine never asks which assignment it is grading. A
+check is a measurement and a judgement, composed here; checks run by stage:
+the fast structural ones first, training last.
 """
 
 from __future__ import annotations
 
-import functools
+import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..answer_key import analytic_answer
 from ..results import Verdict
-from ..spec import Assignment
-from .checks import answers, behaviour, files, notebooks, structure, training
+from ..spec import Assignment, CheckSpec
+from .checks import answers, files, notebooks
+from .checks.expected import Expected
+from .imports import import_file
+from .locate import Subject, subjects_of, variants_of
+from .outcomes import CheckFailed
+from .registry import check_type
 
 STAGES = ("files", "imports", "structure", "behaviour", "answers", "training", "weights")
 
 
 @dataclass(frozen=True)
 class CheckCase:
-    check_id: str  # stable and readable: "5.4/AE/code_size"
+    check_id: str  # stable and readable: "2/Net/code_size", "2c/Net[width=35]/brief_training"
     title: str
     problem: str
     points: float
     stage: str
     visibility: str
-    run: Callable  # (GradingContext) -> Verdict
+    run: Callable  # (GradingContext) -> Verdict; raises CheckFailed or NotGradable
+    hint: str | None = None  # added to the feedback of a failed check
 
     @property
     def name(self) -> str:
         return self.check_id.rsplit("/", 1)[-1]
 
 
-# check name -> (function, stage, title template); templates see the model spec's fields.
-MODEL_CHECKS: dict[str, tuple[Callable[..., Verdict], str, str]] = {
-    "constructs": (structure.check_class_constructs, "structure", "{name}() builds with no arguments"),
-    "layer_list": (structure.check_layer_list, "structure", "{name} has the handout's layers, in order"),
-    "output_activation": (structure.check_output_activation, "structure", "{name} ends with {output_activation}"),
-    "linear_layers": (structure.check_linear_layers, "structure",
-                      "{name} has {encoder_linear_layers} Linear layers each side, with nonlinearities between"),
-    "no_nonlinearity_at_code": (structure.check_no_nonlinearity_at_code, "structure",
-                                "{name} has no nonlinearity entering or leaving the code"),
-    "code_size": (structure.check_code_size, "structure", "{name} encodes to a {code_size}-D code"),
-    "parameter_count": (structure.check_parameter_count, "structure", "{name} has the handout's parameter count"),
-    "first_conv_filters": (structure.check_first_conv_filters, "structure",
-                           "{name}'s first convolution has {first_conv_filters} filters"),
-    "output_shapes": (behaviour.check_output_shapes, "behaviour", "{name} gives outputs of the right shape"),
-    "reconstruction_through_code": (behaviour.check_reconstruction_through_code, "behaviour",
-                                    "{name} reconstructs from its code alone"),
-    "skip_connections": (behaviour.check_skip_connections, "behaviour", "{name} has working skip connections"),
-    "brief_training": (training.check_brief_training, "training", "{name} learns under brief training"),
-    "weights_load": (training.check_weights_load, "weights", "{name}'s weight file loads"),
-    "trained_weights": (training.check_trained_weights, "weights", "{name}'s submitted weights are trained"),
-}  # fmt: skip
+class _Fields(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
 
-FILE_CHECKS = {
-    "present": (files.check_file_present, "files", "{file} is present"),
-    "imports": (files.check_module_imports, "imports", "{file} imports"),
-}
+
+def _title(template: str, **fields) -> str:
+    return string.Formatter().vformat(template, (), _Fields(fields))
+
+
+def _check_id(problem: str, *parts: str) -> str:
+    return "/".join(p for p in (problem, *parts) if p)
+
+
+_ARGUMENT = re.compile(r"^\{(\w+)\}$")
+
+
+def with_arguments(options: dict, kwargs: dict) -> dict:
+    """Options written ``"{name}"`` take the value of the subject's argument ``name`` (of its variant): a
+    sweep's code size, say, is the width its code_size check expects."""
+    return {key: kwargs[m[1]] if isinstance(value, str) and (m := _ARGUMENT.match(value)) and m[1] in kwargs
+            else value for key, value in options.items()}
+
+
+def _subject_case(assignment: Assignment, subject: Subject, check: CheckSpec) -> CheckCase:
+    kind = check_type(check)
+    spec = subject.spec
+    options = with_arguments(check.options, subject.kwargs)
+    check = CheckSpec(**{**check.__dict__, "options": options})
+    if check.type == "weights_load":
+        options.setdefault("names", list(spec.weights))
+    expected = Expected(subject.label, options, assignment.problem_name(spec.problem))
+
+    def run(ctx) -> Verdict:
+        return kind.judge(kind.measure(ctx, subject, check), expected)
+
+    fields = {"argument": next(iter(spec.variants), ""), **options}
+    title = _title(check.title or kind.title, name=subject.label, call=subject.call_text(), **fields)
+    return CheckCase(_check_id(spec.problem, subject.key, check.key), title, spec.problem, check.points,
+                     kind.stage, check.visibility, run, check.hint)
+
+
+def _file_cases(assignment: Assignment) -> list[CheckCase]:
+    cases = []
+    for spec in assignment.files:
+        for check in spec.checks.values():
+            measure = _file_present if check.type == "present" else _file_import
+            judge = files.check_file_present if check.type == "present" else files.check_module_imports
+            title = (check.title or ("{file} is present" if check.type == "present" else "{file} imports")).format(
+                file=spec.name)
+            stage = "files" if check.type == "present" else "imports"
+
+            def run(ctx, file=spec.name, measure=measure, judge=judge):
+                return judge(measure(ctx, file), Expected(file))
+
+            cases.append(CheckCase(f"files/{spec.name}/{check.key}", title, spec.problem, check.points, stage,
+                                   check.visibility, run, check.hint))
+    return cases
+
+
+def _file_present(ctx, file: str) -> dict:
+    return {"present": ctx.submission.has(file), "renamed_from": ctx.submission.renamed.get(file),
+            "look_alikes": ctx.submission.look_alikes([file])}
+
+
+def _file_import(ctx, file: str) -> dict:
+    if not ctx.submission.has(file):
+        raise CheckFailed(f"not checked: {file} is missing")
+    if ctx.scratch_path(file).stat().st_size == 0:
+        return {"empty": True}
+    return import_file(ctx, file)
+
+
+def _notebook_report(ctx) -> dict | None:
+    if ctx.notebook.file is None:
+        return None
+    if ctx.notebook.problem():
+        return {"ran": False, "problem": ctx.notebook.problem()}
+    return ctx.notebook.report()
+
+
+def _answer_cases(assignment: Assignment) -> list[CheckCase]:
+    from .measure.answers import student_answer
+
+    cases = []
+    spec = assignment.answers
+    for variable in spec.variables.values():
+        expected = Expected(variable.variable, {"rtol": spec.tolerance}, assignment.problem_name(variable.problem))
+
+        def run(ctx, variable=variable, expected=expected):
+            answer = student_answer(ctx, variable.variable)
+            value = ctx.memo(("analytic", variable.problem), lambda: analytic_answer(assignment, variable.problem))
+            found = value.as_dict()[variable.key] if hasattr(value, "as_dict") else value[variable.key]
+            return answers.check_numeric_answer({**answer, "expected": found}, expected)
+
+        title = variable.title or f"{assignment.problem_name(variable.problem)}: {variable.variable}"
+        cases.append(CheckCase(f"{variable.problem}/answers/{variable.variable}", title, variable.problem,
+                               variable.points, "answers", spec.visibility, run))
+    return cases
 
 
 def plan_checks(assignment: Assignment) -> list[CheckCase]:
     cases = []
-    if assignment.notebook_points is not None:
-        cases.append(CheckCase("notebook/runs", "The notebook runs", "", assignment.notebook_points, "imports",
-                               "visible", notebooks.check_notebook_runs))
-    for spec in assignment.files:
-        for name, points in spec.points.items():
-            function, stage, title = FILE_CHECKS[name]
-            cases.append(CheckCase(f"files/{spec.name}/{name}", title.format(file=spec.name), spec.problem,
-                                   points, stage, "visible", functools.partial(function, file=spec.name)))
-    for model in assignment.models.values():
-        for name, points in model.points.items():
-            if name not in MODEL_CHECKS:
-                raise KeyError(f"{assignment.id}: model {model.name} names an unknown check {name!r}; "
-                               f"known: {', '.join(MODEL_CHECKS)}")
-            function, stage, title = MODEL_CHECKS[name]
-            fields = {**model.__dict__, "output_activation": assignment.output_activation(model.name)}
-            cases.append(CheckCase(f"{model.problem}/{model.name}/{name}", title.format(**fields),
-                                   model.problem, points, stage, "visible", functools.partial(function, model=model)))
+    if assignment.notebook is not None:
+        required = assignment.notebook.required
+
+        def run(ctx):
+            return notebooks.check_notebook_runs(_notebook_report(ctx),
+                                                 Expected(ctx.notebook.file or "", {"required": required}))
+
+        cases.append(CheckCase("notebook/runs", "The notebook runs", "", assignment.notebook.points, "imports",
+                               "visible", run))
+    cases += _file_cases(assignment)
+    for spec in assignment.subjects.values():
+        for check in spec.checks.values():
+            swept = check.per_variant and not check_type(check).sweep
+            for subject in (variants_of(spec) if swept else subjects_of(spec)):
+                cases.append(_subject_case(assignment, subject, check))
     if assignment.answers:
-        for variable in assignment.answers.variables.values():
-            cases.append(CheckCase(f"{variable.problem}/answers/{variable.variable}",
-                                   f"Problem {variable.problem}: {variable.variable}", variable.problem,
-                                   variable.points, "answers", assignment.answers.visibility,
-                                   functools.partial(answers.check_numeric_answer, answer=variable)))
+        cases += _answer_cases(assignment)
     return sorted(cases, key=lambda case: STAGES.index(case.stage))

@@ -1,78 +1,80 @@
-"""``autograder grade`` runs the pytest grading suite in-process and turns what it recorded into results.
+"""Running planned checks: each gives a result, whatever the student's code (or the machine) does.
 
-The suite is pinned: its own folder is the rootdir, no ini file or conftest.py
-from anywhere else is read, ``PYTEST_ADDOPTS`` is ignored, no installed plugin
-but the autograder's is loaded, and the submission is never a collection
-path, so nothing a student ships can change how pytest runs.
+A check that passes earns its points; one that fails earns none and says why,
+with the assignment's hint; one that needs what this machine lacks is "not
+gradable here" and counts neither way. The grader's own faults are told to the
+student as such, and to the staff with the traceback.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import time
+import traceback
 from pathlib import Path
 
-import pytest
+from ..results import CheckResult, Verdict
+from .outcomes import CheckFailed, NotGradable
+from .plan import CheckCase
 
-from .. import suite
-from ..pytest_plugin import session_results
-from ..results import SubmissionResult
-
-SUITE_DIR = Path(suite.__file__).resolve().parent
-
-
-class _Collector:
-    """Picks up the session's results before the plugin tears the session down."""
-
-    def __init__(self, result: SubmissionResult):
-        self.result = result
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session, exitstatus):
-        context, checks, error = session_results(session.config)
-        self.result.checks = list(checks)
-        self.result.error = error
-        if context is not None:
-            self.result.assignment = context.assignment.id
-            self.result.device = context.device
-            self.result.notes = list(dict.fromkeys(context.notes))
-            self.result.staff_log = list(context.staff_log)
-            self.result.stage_seconds = {k: round(v, 3) for k, v in context.stage_seconds.items()}
+INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in your work); "
+                  "the course staff have the details")
 
 
-@contextlib.contextmanager
-def _pinned_environment():
-    """No PYTEST_ADDOPTS, and no plugin autoloading: the run loads exactly the autograder's plugin."""
-    saved = {key: os.environ.get(key) for key in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
-    os.environ.pop("PYTEST_ADDOPTS", None)
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+def run_check(ctx, case: CheckCase) -> CheckResult:
+    started, starting = time.monotonic(), ctx.stage_seconds.get("start", 0.0)
+    status = None
     try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        verdict = case.run(ctx)
+    except CheckFailed as failure:
+        verdict = Verdict(False, str(failure))
+    except NotGradable as missing:
+        verdict, status = Verdict(False, str(missing)), "not gradable"
+    except Exception:  # the grader's own fault: the student is told so, the staff get the traceback
+        ctx.staff_log.append(f"{case.check_id}: internal error\n{traceback.format_exc()}")
+        verdict = Verdict(False, INTERNAL_ERROR)
+    feedback = verdict.feedback
+    if not verdict.passed and status is None and case.hint and not feedback.startswith("not "):
+        feedback = f"{feedback} {case.hint}"
+    seconds = time.monotonic() - started - (ctx.stage_seconds.get("start", 0.0) - starting)
+    ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
+    return CheckResult(
+        check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,
+        points=case.points if verdict.passed else 0.0, passed=verdict.passed, feedback=feedback,
+        visibility=case.visibility, stage=case.stage, seconds=round(seconds, 3),
+        status=status or ("passed" if verdict.passed else "failed"),
+    )  # fmt: skip
 
 
-def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only=False, keyword=None,
-          show_pytest=False) -> SubmissionResult:
-    """Grade one submission by running the suite under pytest; never raises for the submission's faults."""
+def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only=False, keyword=None):
+    """Grade one submission: every planned check (or those ``keyword`` selects, as pytest's ``-k`` does), in
+    order; never raises for the submission's faults."""
+    from ..results import SubmissionResult
+    from ..submission import SubmissionError
+    from .selection import matches
+    from .session import grading_session
+
     started = time.monotonic()
     result = SubmissionResult(submission=Path(path).name, assignment=assignment_id)
-    args = [str(SUITE_DIR), "--rootdir", str(SUITE_DIR), "-c", str(SUITE_DIR / "pytest.ini"),
-            "--confcutdir", str(SUITE_DIR), "-p", "no:cacheprovider", "-p", "autograder.pytest_plugin",
-            "-q", "--submission", str(path),
-            "--device", device]
-    args += ["--assignment", assignment_id] if assignment_id else []
-    args += ["--data-dir", str(data_dir)] if data_dir else []
-    args += ["--public-only"] if public_only else []
-    args += ["-k", keyword] if keyword else []
-    quiet = contextlib.redirect_stdout(io.StringIO()) if not show_pytest else contextlib.nullcontext()
-    with _pinned_environment(), quiet:
-        pytest.main(args, plugins=[_Collector(result)])
+    try:
+        with grading_session(path, assignment_id=assignment_id, data_dir=data_dir, device=device) as (ctx, cases):
+            result.assignment, result.device = ctx.assignment.id, ctx.device
+            result.manual = manual_parts(ctx.assignment)
+            for case in cases:
+                if public_only and case.visibility != "visible":
+                    continue
+                if keyword and not matches(keyword, case.check_id):
+                    continue
+                result.checks.append(run_check(ctx, case))
+            result.notes = list(dict.fromkeys(ctx.notes))
+            result.staff_log = list(ctx.staff_log)
+            result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
+    except SubmissionError as error:
+        result.error = str(error)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def manual_parts(assignment) -> list[dict]:
+    """The problems graded by hand (written answers), with their points: reported apart from the score."""
+    return [{"problem": p.id, "title": p.title, "points": p.manual} for p in assignment.problems.values()
+            if p.manual]

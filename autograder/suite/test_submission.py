@@ -7,7 +7,7 @@ the student-facing message only.
 
 import pytest
 
-from autograder.grading.engine import run_check
+from autograder.grading.runner import run_check
 
 
 def test_check(check_case, grading_context, record_check):

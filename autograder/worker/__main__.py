@@ -44,7 +44,7 @@ def main() -> int:
 
     import torch  # before any student file can shadow it
 
-    from . import cuda_shim, importer
+    from . import cuda_shim, importer, keras_support
     from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
     from .notebook_runner import run_and_hand_over, wait_for_kernel
@@ -59,6 +59,7 @@ def main() -> int:
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))
+    keras_support.install_fit_capture(importer.STEP_BUDGET)
     cuda_shim.install()
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy

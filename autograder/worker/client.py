@@ -198,7 +198,7 @@ class Worker:
             return None
 
     def call(self, op: str, what: str, timeout: float, arrays=None, **fields) -> tuple[dict, dict[str, np.ndarray]]:
-        """Send one request and wait for its reply; ``what`` names it in messages ("running AE.forward")."""
+        """Send one request and wait for its reply; ``what`` names it in messages ("running Net.forward")."""
         if not self.alive:
             self.start()
         started = time.monotonic()

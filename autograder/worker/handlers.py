@@ -1,15 +1,14 @@
 """What the worker does on request. Every answer is plain data: JSON values and numeric arrays.
 
-Requests name a model by ``{"file", "class", "seed"}``; the worker imports and
-builds what it needs on demand and remembers it, so the trusted side never
-depends on the worker's state surviving (a restarted worker rebuilds).
-The worker is given training data and held-out inputs; never labels of
-held-out data, never expected answers.
+Requests name a subject by a plain reference (see ``subjects.py``); the worker
+imports, finds and builds what it needs on demand, so the trusted side never
+depends on the worker's state surviving (a restarted worker rebuilds). The
+worker is given training data and held-out inputs; never labels of held-out
+data, never expected answers.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -20,12 +19,17 @@ import torch
 
 from ..layers import describe_layers
 from ..probes import jacobian_singular_values
-from ..recipes import Recipe
+from ..spec.recipes import Recipe
 from ..state_dicts import unwrap_state_dict
 from ..training import fit, predict
-from . import cuda_shim
+from . import cuda_shim, keras_support
+from .arguments import evaluate_arguments
 from .importer import describe_exception, import_student_file
+from .subjects import NotFound, build, call_text, lookup
 from .trace import trace_ops
+from .values import describe_value, kind_of, plain_numbers
+
+ITEMS_SHOWN = 8  # items of a data set measured
 
 
 class StudentError(Exception):
@@ -41,6 +45,7 @@ class WorkerState:
     root: Path  # the scratch copy of the submission
     device: torch.device
     modules: dict = field(default_factory=dict)  # file -> ImportOutcome
+    histories: dict = field(default_factory=dict)  # source -> {name: [(cell, value), ...]} (a notebook)
 
     def outcome(self, file: str):
         if file not in self.modules:
@@ -50,44 +55,50 @@ class WorkerState:
             self.modules[file] = import_student_file(path, self.root)
         return self.modules[file]
 
-    def model_class(self, ref: dict):
-        outcome = self.outcome(ref["file"])
-        cls = getattr(outcome.module, ref["class"], None) if outcome.module else None
-        if not isinstance(cls, type) or not issubclass(cls, torch.nn.Module):
-            raise LookupError(f"{ref['file']} defines no nn.Module class {ref['class']}")
-        return cls
+    def history(self, source: str, name: str) -> list:
+        if source in self.histories:
+            return self.histories[source].get(name, [])
+        module = self.outcome(source).module
+        return [(None, vars(module)[name])] if module is not None and name in vars(module) else []
 
-    def build(self, ref: dict) -> torch.nn.Module:
-        cls = self.model_class(ref)
-        torch.manual_seed(ref.get("seed", 0))
+    def fits(self, source: str):
+        if source not in self.histories:
+            self.outcome(source)  # importing the file records the fit calls it makes
+        return keras_support.capture or keras_support.FitCapture(0)
+
+    def student(self, where: str, fn, *args, **kwargs):
         try:
-            model = cls()
-        except BaseException as error:
-            raise StudentError(f"{ref['class']}()", error, self.root) from None
-        if not isinstance(model, torch.nn.Module):
-            raise LookupError(f"{ref['class']}() did not return an nn.Module")
-        return model
+            return fn(*args, **kwargs)
+        except BaseException as error:  # student code: anything may come out
+            raise StudentError(where, error, self.root) from None
 
 
-def _call(state: WorkerState, where: str, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except BaseException as error:  # student code: anything may come out
-        raise StudentError(where, error, state.root) from None
+# ---------------------------------------------------------------- models
 
 
-def _part(model, part: str):
+def _call(model, training: bool = False):
+    """How a model is called: a Keras model is told whether it is training."""
+    if keras_support.is_keras_model(model):
+        return lambda *x: model(*x, training=training)
+    return model
+
+
+def _part(model, part: str, parts: dict):
+    """``forward``, an encoder or decoder (attribute or method, by the name the assignment gives), or
+    ``decode_encoded``: the decoder applied to everything the encoder returns."""
     if part == "forward":
-        return model
-    if part == "decode_encoded":  # the reconstruction: decoder applied to everything the encoder returns
+        return _call(model)
+    if part == "decode_encoded":
+        encoder, decoder = _part(model, "encoder", parts), _part(model, "decoder", parts)
+
         def decode_encoded(x):
-            encoded = model.encoder(x)
-            return model.decoder(*encoded) if isinstance(encoded, (tuple, list)) else model.decoder(encoded)
+            encoded = encoder(x)
+            return decoder(*encoded) if isinstance(encoded, (tuple, list)) else decoder(encoded)
 
         return decode_encoded
-    attribute = getattr(model, part, None)
+    attribute = getattr(model, parts.get(part, part), None)
     if attribute is None or not callable(attribute):
-        raise LookupError(f"the model has no callable attribute '{part}'")
+        raise LookupError(f"the model has no callable attribute '{parts.get(part, part)}'")
     return attribute
 
 
@@ -103,67 +114,101 @@ def _as_array(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().float().cpu().numpy()
 
 
-# ---------------------------------------------------------------- handlers
+def _model(state, request, arrays=None, fresh=False):
+    """The model a request names, built (seeded) and, for a Keras model built lazily, called once so that it
+    has its weights. ``fresh``: a model held in a variable is copied with new weights (for training)."""
+    ref = request["model"]
+    model = build(state, ref, fresh=fresh, arrays=arrays)
+    if not (isinstance(model, torch.nn.Module) or keras_support.is_keras_model(model)):
+        raise LookupError(f"{call_text(ref)} returned a {type(model).__name__}, not a model")
+    shape = ref.get("input_shape")
+    if keras_support.is_keras_model(model) and not model.built and shape:
+        state.student(f"building {ref['name']}", model, torch.zeros(1, *shape))
+    return model
+
+
+def _inputs(state, arrays) -> list[torch.Tensor]:
+    return [torch.from_numpy(np.array(arrays[f"in{i}"])).to(state.device) for i in range(len(arrays))]
 
 
 def handle_import(state, request, arrays):
-    outcome = state.outcome(request["file"])
-    classes = sorted(k for k, v in vars(outcome.module).items()
-                     if isinstance(v, type) and issubclass(v, torch.nn.Module)) if outcome.module else []
+    """Import a file (or read the notebook's namespace): what it defines, by kind."""
+    source = request["file"]
+    outcome = state.outcome(source)
+    namespace = vars(outcome.module) if outcome.module else {}
     module_name = outcome.module.__name__ if outcome.module else None
-    own = [k for k in classes if getattr(vars(outcome.module)[k], "__module__", None) in (module_name, "__main__")]
-    return {**outcome.as_dict(), "modules": classes, "own_modules": own, "cuda_requests": cuda_shim.requests}, {}
+    kinds = {k: kind_of(v) for k, v in namespace.items() if not k.startswith("_")}
+    kinds = {k: v for k, v in kinds.items() if v != "other"}
+    own = [k for k in kinds if getattr(namespace[k], "__module__", None) in (module_name, "__main__")]
+    history = state.histories.get(source, {})
+    rebound = {name: len(values) for name, values in history.items() if len(values) > 1}
+    fits = keras_support.capture.records if keras_support.capture else []
+    return {**outcome.as_dict(), "kinds": kinds, "own": sorted(own), "rebound": rebound, "fits": len(fits),
+            "modules": sorted(k for k, v in kinds.items() if v in ("module-class", "keras-model-class")),
+            "cuda_requests": cuda_shim.requests}, {}
 
 
 def handle_describe(state, request, arrays):
-    model = state.build(request["model"])
-    parameters = sum(p.numel() for p in model.parameters())
-    return {"layers": describe_layers(model), "parameters": parameters,
-            "state_keys": {k: list(v.shape) for k, v in model.state_dict().items()},
-            "attributes": {name: callable(getattr(model, name, None)) for name in ("encoder", "decoder")}}, {}
+    model = _model(state, request)
+    _, found = lookup(state, request["model"])
+    parts = request["model"].get("parts", {})
+    attributes = {role: callable(getattr(model, name, None)) for role, name in parts.items()}
+    reply = {"parameters": sum(p.numel() for p in model.parameters()), "class": type(model).__name__,
+             "attributes": attributes, "found": found}
+    if keras_support.is_keras_model(model):
+        reply.update(keras_support.describe_keras(model))
+        reply["state_keys"] = {}
+    else:
+        reply.update(framework="torch", layers=describe_layers(model),
+                     state_keys={k: list(v.shape) for k, v in model.state_dict().items()})
+    return reply, {}
 
 
 def handle_forward(state, request, arrays):
     """Run a part of the model on the given inputs; return every tensor it returned."""
-    model = state.build(request["model"]).to(state.device).eval()
-    fn = _part(model, request.get("part", "forward"))
-    inputs = [torch.from_numpy(np.array(arrays[f"in{i}"])).to(state.device) for i in range(len(arrays))]
+    model = _model(state, request).to(state.device).eval()
+    part = request.get("part", "forward")
+    fn = _part(model, part, request["model"].get("parts", {}))
     with torch.no_grad():
-        output = _call(state, f"{request['model']['class']}.{request.get('part', 'forward')}", fn, *inputs)
+        output = state.student(f"{request['model']['name']}.{part}", fn, *_inputs(state, arrays))
     tensors = _tensors(output)
     kind = "tensor" if isinstance(output, torch.Tensor) else type(output).__name__
     return {"kind": kind, "count": len(tensors)}, {f"out{i}": _as_array(t) for i, t in enumerate(tensors)}
 
 
 def handle_trace(state, request, arrays):
-    model = state.build(request["model"]).eval()
-    fn = _part(model, request.get("part", "forward"))
+    model = _model(state, request).eval()
+    part = request.get("part", "forward")
+    fn = _part(model, part, request["model"].get("parts", {}))
     x = torch.from_numpy(np.array(arrays["in0"]))
-    ops = _call(state, f"{request['model']['class']}.{request.get('part', 'forward')}", trace_ops, model, lambda: fn(x))
+    where = f"{request['model']['name']}.{part}"
+    if keras_support.is_keras_model(model):
+        with torch.no_grad():
+            ops = state.student(where, keras_support.trace_keras, model, lambda: fn(x))
+    else:
+        ops = state.student(where, trace_ops, model, lambda: fn(x))
     return {"ops": ops}, {}
 
 
 def handle_jacobian(state, request, arrays):
-    model = state.build(request["model"]).eval()
+    model = _model(state, request).eval()
     x = torch.from_numpy(np.array(arrays["in0"]))
-    values = _call(state, f"{request['model']['class']}.forward", jacobian_singular_values, model, x,
-                   request.get("probes", 8))
+    values = state.student(f"{request['model']['name']}.forward", jacobian_singular_values, _call(model), x,
+                           request.get("probes", 8))
     return {"singular_values": values}, {}
 
 
 def handle_train_predict(state, request, arrays):
     """Train a fresh instance with a recipe, then predict the held-out inputs."""
     recipe = Recipe(**request["recipe"])
-    model = state.build({**request["model"], "seed": request["seed"]})
-    shape = tuple(request["input_shape"])
+    model = _model(state, {**request, "model": {**request["model"], "seed": request["seed"]}}, fresh=True)
     labels = torch.from_numpy(np.array(arrays["train_labels"])) if "train_labels" in arrays else None
-    log = _call(state, f"training {request['model']['class']}", fit, model, recipe,
-                torch.from_numpy(np.array(arrays["train_images"])), labels,
-                input_shape=shape, device=state.device, seed=request["seed"])
+    name = request["model"]["name"]
+    log = state.student(f"training {name}", fit, model, recipe, torch.from_numpy(np.array(arrays["train_inputs"])),
+                        labels, device=state.device, seed=request["seed"], forward=_call(model, training=True))
     part = request.get("part", "forward")
-    outputs = _call(state, f"{request['model']['class']}.{part}", predict, model,
-                    torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=shape, device=state.device,
-                    call=_part(model, part))
+    outputs = state.student(f"{name}.{part}", predict, model, torch.from_numpy(np.array(arrays["eval_inputs"])),
+                            device=state.device, call=_part(model, part, request["model"].get("parts", {})))
     finite = bool(torch.isfinite(outputs).all())
     return {"steps_done": log.steps_done, "losses": log.losses, "stopped": log.stopped, "finite": finite}, \
         {"outputs": _as_array(outputs)}
@@ -172,20 +217,20 @@ def handle_train_predict(state, request, arrays):
 def handle_train_state(state, request, arrays):
     """Train a fresh instance with a recipe and return its state_dict as arrays (for making example weights)."""
     recipe = Recipe(**request["recipe"])
-    model = state.build({**request["model"], "seed": request["seed"]})
+    model = _model(state, {**request, "model": {**request["model"], "seed": request["seed"]}}, fresh=True)
     labels = torch.from_numpy(np.array(arrays["train_labels"])) if "train_labels" in arrays else None
     log = None
     if recipe.steps and not request.get("untrained"):
-        log = _call(state, f"training {request['model']['class']}", fit, model, recipe,
-                    torch.from_numpy(np.array(arrays["train_images"])), labels,
-                    input_shape=tuple(request["input_shape"]), device=state.device, seed=request["seed"])
+        log = state.student(f"training {request['model']['name']}", fit, model, recipe,
+                            torch.from_numpy(np.array(arrays["train_inputs"])), labels, device=state.device,
+                            seed=request["seed"], forward=_call(model, training=True))
     weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     return {"steps_done": log.steps_done if log else 0, "keys": list(weights)}, weights
 
 
 def handle_weights_predict(state, request, arrays):
     """Load a weight file (weights_only) into a fresh instance and predict the held-out inputs."""
-    model = state.build(request["model"])
+    model = _model(state, request, fresh=True)
     path = (state.root / request["weights"]).resolve()
     if not path.is_relative_to(state.root) or not path.is_file():
         return {"loaded": False, "problem": "missing", "detail": request["weights"]}, {}
@@ -197,43 +242,94 @@ def handle_weights_predict(state, request, arrays):
         return {"loaded": False, "problem": problem, "detail": text.splitlines()[0][:300] if text else ""}, {}
     state_dict, note = unwrap_state_dict(loaded, torch.Tensor)
     if state_dict is None:
-        return {"loaded": False, "problem": "not a state_dict", "detail": type(loaded).__name__}, {}
+        return {"loaded": False, "problem": "not a state_dict", "detail": type(loaded).__name__[:100]}, {}
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     mismatched = sorted(k for k in set(expected) & set(state_dict) if expected[k].shape != state_dict[k].shape)
     if missing or unexpected or mismatched:
         shapes = {k: [list(state_dict[k].shape), list(expected[k].shape)] for k in mismatched}
-        return {"loaded": False, "problem": "keys", "missing": missing, "unexpected": unexpected,
-                "mismatched": shapes}, {}
+        return {"loaded": False, "problem": "keys", "missing": missing[:20], "unexpected": unexpected[:20],
+                "mismatched": dict(list(shapes.items())[:20])}, {}
     model.load_state_dict(state_dict)
     if len(arrays["eval_inputs"]) == 0:
         return {"loaded": True, "finite": True, "note": note}, {}
     part = request.get("part", "forward")
-    outputs = _call(state, f"{request['model']['class']}.{part}", predict, model,
-                    torch.from_numpy(np.array(arrays["eval_inputs"])), input_shape=tuple(request["input_shape"]),
-                    device=state.device, call=_part(model, part))
+    outputs = state.student(f"{request['model']['name']}.{part}", predict, model,
+                            torch.from_numpy(np.array(arrays["eval_inputs"])), device=state.device,
+                            call=_part(model, part, request["model"].get("parts", {})))
     return {"loaded": True, "finite": bool(torch.isfinite(outputs).all()), "note": note}, \
         {"outputs": _as_array(outputs)}
 
 
-def _plain_numbers(value, depth=0):
-    """A student's numeric answer as nested lists of floats; None if it is not numeric."""
-    if depth > 4:
-        return None
+# ---------------------------------------------------------------- data sets, functions, answers
+
+
+def _element(value) -> tuple[dict, np.ndarray | None]:
+    """One element of a data set item: its type, dtype, shape and values."""
     if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind not in "biuf" or value.size > 10_000:
-            return None
-        return value.astype(float).tolist()
-    if isinstance(value, (bool, int, float, np.number)):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, (list, tuple)) and len(value) <= 10_000:
-        items = [_plain_numbers(v, depth + 1) for v in value]
-        return None if any(i is None for i in items) else items
-    return None
+        return {"type": "Tensor", "dtype": str(value.dtype).removeprefix("torch."), "shape": list(value.shape),
+                "device": value.device.type}, value.detach().cpu().double().numpy()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"type": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape)}, value.astype(np.float64)
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return {"type": type(value).__name__, "dtype": type(value).__name__, "shape": []}, \
+            np.asarray(float(value), np.float64)
+    return {"type": type(value).__name__[:100], "dtype": None, "shape": None}, None
+
+
+def handle_dataset_items(state, request, arrays):
+    """Build a data set class on the arrays sent, and read its length and some items."""
+    dataset = build(state, request["model"], arrays=arrays)
+    name = request["model"]["name"]
+    length = state.student(f"len({name}(...))", len, dataset)
+    items, out = [], {}
+    for index in request.get("indices", list(range(ITEMS_SHOWN))):
+        if index >= length:
+            break
+        item = state.student(f"{name}(...)[{index}]", dataset.__getitem__, index)
+        elements = list(item) if isinstance(item, (tuple, list)) else [item]
+        described = []
+        for position, element in enumerate(elements[:4]):
+            info, values = _element(element)
+            described.append(info)
+            if values is not None and values.size <= 1_000_000:
+                out[f"item{index}_{position}"] = values
+        items.append({"index": index, "tuple": isinstance(item, (tuple, list)), "elements": described})
+    return {"length": int(length), "items": items}, out
+
+
+def handle_call(state, request, arrays):
+    """Call a function subject with the arguments given (Keras fit calls inside capped at ``steps``)."""
+    function, _ = lookup(state, request["model"])
+    if not callable(function):
+        raise NotFound(f"{request['model']['name']} is a {type(function).__name__}, not a function")
+    args, kwargs = evaluate_arguments(state, request["model"].get("args", []), request["model"].get("kwargs", {}),
+                                      arrays)
+    capture = keras_support.capture
+    budget = capture.budget if capture else None
+    if capture and request.get("steps"):
+        capture.budget = int(request["steps"])
+    try:
+        result = state.student(call_text(request["model"]), function, *args, **kwargs)
+    finally:
+        if capture:
+            capture.budget = budget
+    reply = {"value": describe_value(result)}
+    model = getattr(result, "model", None)
+    if keras_support.is_keras_model(model):
+        reply["model"] = {"dense_widths": keras_support.dense_widths(model), **keras_support.compiled(model)}
+    return reply, {}
+
+
+def handle_fits(state, request, arrays):
+    """The Keras models the code passed to fit, in order: their Dense widths, compile settings and data."""
+    capture = state.fits(request["file"])
+    fits = []
+    for index, record in enumerate(capture.records):
+        fits.append({"index": index, "cell": record.cell, "dense_widths": keras_support.dense_widths(record.model),
+                     "compiled": keras_support.compiled(record.model), "data": record.summary})
+    return {"fits": fits, "stopped": capture.stopped}, {}
 
 
 def handle_values(state, request, arrays):
@@ -242,7 +338,7 @@ def handle_values(state, request, arrays):
     found = {}
     for name in request["names"]:
         if name in namespace:
-            found[name] = {"value": _plain_numbers(namespace[name]), "type": type(namespace[name]).__name__}
+            found[name] = {"value": plain_numbers(namespace[name]), "type": type(namespace[name]).__name__[:100]}
     return {"values": found, "import": outcome.as_dict()}, {}
 
 
@@ -255,6 +351,9 @@ HANDLERS = {
     "train_predict": handle_train_predict,
     "weights_predict": handle_weights_predict,
     "train_state": handle_train_state,
+    "dataset_items": handle_dataset_items,
+    "call": handle_call,
+    "fits": handle_fits,
     "values": handle_values,
 }
 
@@ -269,7 +368,7 @@ def dispatch(state: WorkerState, request: dict, arrays: dict) -> tuple[dict, dic
     except StudentError as error:
         return {"ok": False, "failure": "student", **error.info}, {}
     except (LookupError, FileNotFoundError) as error:
-        return {"ok": False, "failure": "missing", "message": str(error).strip("'\"")}, {}
+        return {"ok": False, "failure": "missing", "message": str(error).strip("'\"")[:500]}, {}
 
 
 def close_quietly(*fds: int) -> None:
@@ -306,5 +405,5 @@ def serve(state: WorkerState, request_fd: int, reply_fd: int, special=None) -> N
         try:
             header, out = dispatch(state, request, arrays)
         except Exception:  # a fault of the grader's own code: report it, keep serving
-            header, out = {"ok": False, "failure": "internal", "message": traceback.format_exc(limit=5)}, {}
+            header, out = {"ok": False, "failure": "internal", "message": traceback.format_exc(limit=-8)}, {}
         write_message(reply_fd, header, out)

@@ -144,7 +144,7 @@ def import_student_file(path: Path, root: Path) -> ImportOutcome:
     name = path.stem
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # so that other student files can `from prob5_AE import AE`
+    sys.modules[name] = module  # so that other student files can `from models import Net`
     saved_argv = sys.argv
     sys.argv = [str(path)]
     outcome = ImportOutcome(module)

@@ -19,7 +19,7 @@ import sys
 import types
 from pathlib import Path
 
-from . import cuda_shim
+from . import cuda_shim, keras_support
 from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
 
 STEP_BUDGET = 10  # optimizer steps a cell may take before its training is stopped
@@ -37,6 +37,33 @@ class _State:
         self.stopped_cells: int = 0
         self.steps = 0
         self.in_cell = False
+        self.depth = 0  # cells run inside cells (%%capture)
+        self.sources: dict[int, str] = {}  # notebook cell index -> its source
+        self.cell: int | None = None  # the notebook cell running now
+        self.bindings: dict[str, list] = {}  # name -> [(cell, value)] for classes, functions and models
+
+
+def _cell_index(source: str) -> int | None:
+    """The notebook cell this source belongs to: the first one after the last cell run that has it."""
+    after = state.cell if state.cell is not None else -1
+    later = [i for i, text in state.sources.items() if text == source and i > after]
+    earlier = [i for i, text in state.sources.items() if text == source]
+    return min(later) if later else (min(earlier) if earlier else None)
+
+
+def _record_bindings(namespace: dict) -> None:
+    """Remember every class, function and model each cell binds, so that the grader can take the one
+    defined for a problem even when a later cell binds the name again."""
+    from .values import kind_of
+
+    for name, value in list(namespace.items()):
+        if name.startswith("_") or name in ("In", "Out", "exit", "quit", "get_ipython"):
+            continue
+        history = state.bindings.get(name)
+        if history and history[-1][1] is value:
+            continue
+        if kind_of(value) != "other":
+            state.bindings.setdefault(name, []).append((state.cell, value))
 
 
 state = _State()
@@ -117,13 +144,21 @@ def install(settings: dict) -> None:
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     redirect_keras_datasets(settings.get("torchvision_root"))
     optimizer.register_optimizer_step_pre_hook(_on_step)
+    keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
+    state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
     ip = get_ipython()
 
     def before(info=None):
-        state.steps, state.in_cell = 0, True
+        state.depth += 1
+        if state.depth == 1:
+            state.steps, state.in_cell = 0, True
+            state.cell = _cell_index(getattr(info, "raw_cell", ""))
 
     def after(result=None):
-        state.in_cell = False
+        state.depth = max(0, state.depth - 1)  # the set-up cell ends without having started
+        if state.depth == 0:
+            state.in_cell = False
+            _record_bindings(ip.user_ns)
 
     ip.events.register("pre_run_cell", before)
     ip.events.register("post_run_cell", after)
@@ -132,8 +167,9 @@ def install(settings: dict) -> None:
 
 
 def report() -> dict:
+    capture = keras_support.capture
     return {"skipped": list(state.skipped), "stopped_cells": state.stopped_cells,
-            "cuda_requests": cuda_shim.requests}
+            "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0}
 
 
 def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings: dict) -> None:
@@ -150,6 +186,8 @@ def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings
     namespace.__dict__.update({k: v for k, v in get_ipython().user_ns.items() if not k.startswith("_")})
     worker = WorkerState(root=Path.cwd().resolve(), device=torch.device(settings.get("device", "cpu")))
     worker.modules[notebook] = ImportOutcome(namespace, names=sorted(vars(namespace)))
+    _record_bindings(get_ipython().user_ns)
+    worker.histories[notebook] = state.bindings
     write_message(reply_fd, {**pending, "notebook": {**pending.get("notebook", {}), **report()}})
     serve_requests(worker, request_fd, reply_fd)
     os._exit(0)

@@ -108,6 +108,7 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - the trusted side validated it; report anything odd
         return {"ok": True, "notebook": {"ran": False, "problem": f"unreadable: {error}"[:500]}}, None
+    settings = {**settings, "sources": {i: c.source for i, c in enumerate(notebook.cells) if c.cell_type == "code"}}
     setup = nbformat.v4.new_code_cell(
         f"import autograder.worker.kernel as _grader; _grader.install(__import__('json').loads("
         f"{json.dumps(settings)!r}))"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from autograder import datasets
-from autograder.grading import engine
+from autograder.grading import session
 from autograder.grading.runner import grade
 from autograder.worker.client import Worker, WorkerSettings
 from tests.conftest import ROOT
@@ -29,7 +29,7 @@ def _record(benchmark, result):
 def test_bench_grade_one_submission_cold(benchmark, tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOGRADER_CACHE_DIR", str(tmp_path / "cache"))
     datasets.clear_memory_cache()
-    engine._prepared_roots.clear()
+    session._prepared_roots.clear()
     result = benchmark.pedantic(grade, args=(ANSWER_KEY,), kwargs={"device": "cpu"}, rounds=1, iterations=1)
     _record(benchmark, result)
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from autograder.grading import context
+from autograder.grading import limits
 from autograder.grading.runner import grade
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -32,9 +32,9 @@ def ten_epochs(tmp_path_factory):
 def test_bench_notebook_grading_against_executing_it_as_is(benchmark, ten_epochs, monkeypatch, capsys):
     data_dir = SHARED_DATA if (SHARED_DATA / "mnist").is_dir() else None
     with monkeypatch.context() as patch:
-        patch.setattr(context, "NOTEBOOK_STEP_BUDGET", 10**9)
-        patch.setattr(context, "NOTEBOOK_CELL_SECONDS", 3600)
-        patch.setattr(context, "NOTEBOOK_SECONDS", 3600)
+        patch.setattr(limits, "NOTEBOOK_STEP_BUDGET", 10**9)
+        patch.setattr(limits, "NOTEBOOK_CELL_SECONDS", 3600)
+        patch.setattr(limits, "NOTEBOOK_SECONDS", 3600)
         started = time.monotonic()
         as_is = grade(ten_epochs, device="cpu", data_dir=data_dir)
         as_is_seconds = time.monotonic() - started

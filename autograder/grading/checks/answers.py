@@ -4,65 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...answer_key import analytic_answer
 from ...results import Verdict
-from ...spec import AnswerSpec
-from ..context import CheckFailed, GradingContext, import_timeout
+from .expected import Expected
 
 
-def _expected(ctx: GradingContext, answer: AnswerSpec) -> np.ndarray:
-    key = ("analytic", answer.problem)
-    if key not in ctx.cache:
-        ctx.cache[key] = analytic_answer(ctx.assignment, answer.problem)
-    value = ctx.cache[key]
-    found = value.as_dict()[answer.key] if hasattr(value, "as_dict") else value[answer.key]
-    return np.asarray(found, dtype=np.float64)
-
-
-def student_values(ctx: GradingContext) -> dict:
-    """The numeric variables of the answers file, as the worker read them (cached)."""
-    key = ("answers",)
-    if key not in ctx.cache:
-        spec = ctx.assignment.answers
-        file = spec.file
-        if not ctx.submission.has(file) and ctx.notebook_namespace_ready():
-            file = ctx.notebook_file
-            ctx.notes.append(f"{spec.file} is missing; the numeric answers were read from the variables of "
-                             f"the notebook {file}")
-        if not ctx.submission.has(file):
-            ctx.cache[key] = CheckFailed(f"{file} is missing; put your numeric answers in {file} "
-                                         "(see the handout for the variable names)")
-        else:
-            try:
-                header, _ = ctx.call("values", f"importing {file}", import_timeout(), file=file,
-                                     names=[a.variable for a in spec.variables.values()])
-                ctx.cache[key] = header["values"]
-                ctx.cache[("answers file",)] = file
-            except CheckFailed as failure:
-                ctx.cache[key] = failure
-    if isinstance(ctx.cache[key], CheckFailed):
-        raise ctx.cache[key]
-    return ctx.cache[key]
-
-
-def check_numeric_answer(ctx: GradingContext, answer: AnswerSpec) -> Verdict:
-    values = student_values(ctx)
-    file, rtol = ctx.cache.get(("answers file",), ctx.assignment.answers.file), ctx.assignment.answers.tolerance
-    if answer.variable not in values:
-        return Verdict(False, f"{file} defines no variable {answer.variable} (Problem {answer.problem})")
-    found = values[answer.variable]["value"]
-    if found is None:
-        return Verdict(False, f"{answer.variable} in {file} is a {values[answer.variable]['type']}, not numbers")
-    found = np.asarray(found, dtype=np.float64)
-    expected = _expected(ctx, answer)
-    if found.size != expected.size:
-        return Verdict(False, f"{answer.variable} has {found.size} number(s); Problem {answer.problem} asks for "
-                              f"{expected.size} (shape {expected.shape})")
-    close = np.allclose(found.reshape(expected.shape), expected, rtol=rtol, atol=1e-9)
-    if close:
-        return Verdict(True, f"{answer.variable} matches the answer key (relative tolerance {rtol:g})")
-    if expected.ndim == 2 and np.allclose(found.reshape(expected.shape).T, expected, rtol=rtol, atol=1e-9):
-        return Verdict(True, f"{answer.variable} matches the answer key once transposed: the handout's "
-                             "convention is W[j, k] from neuron k to neuron j; accepted")
-    return Verdict(False, f"{answer.variable} does not match the answer key within a relative tolerance of "
-                          f"{rtol:g} (Problem {answer.problem}). Recompute it from the network's values.")
+def check_numeric_answer(answer: dict, expected: Expected) -> Verdict:
+    """``answer``: what the student's file holds under the variable (``found``: a value, ``type``, or absent)
+    and ``expected``, the answer key's value; ``file``. Options: ``rtol``."""
+    file, name, problem = answer["file"], expected.name, expected.problem
+    if answer.get("import_failed"):
+        return Verdict(False, f"{file} could not be imported ({answer['import_failed']}), so {name} "
+                              f"({problem}) could not be read")
+    if "found" not in answer:
+        return Verdict(False, f"{file} defines no variable {name} ({problem})")
+    if answer["found"] is None:
+        return Verdict(False, f"{name} in {file} is a {str(answer['type'])[:80]}, not numbers")
+    found = np.asarray(answer["found"], dtype=np.float64)
+    wanted = np.asarray(answer["expected"], dtype=np.float64)
+    rtol = expected.get("rtol", 1e-3)
+    if found.size != wanted.size:
+        return Verdict(False, f"{name} has {found.size} number(s); {problem} asks for {wanted.size} "
+                              f"(shape {wanted.shape})")
+    if np.allclose(found.reshape(wanted.shape), wanted, rtol=rtol, atol=1e-9):
+        return Verdict(True, f"{name} matches the answer key (relative tolerance {rtol:g})")
+    if wanted.ndim == 2 and np.allclose(found.reshape(wanted.shape).T, wanted, rtol=rtol, atol=1e-9):
+        return Verdict(True, f"{name} matches the answer key once transposed: the handout's convention is W[j, k] "
+                             "from neuron k to neuron j; accepted")
+    return Verdict(False, f"{name} does not match the answer key within a relative tolerance of {rtol:g} "
+                          f"({problem}). Recompute it from the network's values.")

@@ -1,4 +1,5 @@
-"""Checks of what a model does, whatever its code looks like: shapes, the bottleneck, skip connections."""
+"""Checks of what a model does, whatever its code looks like: shapes, what it returns, the bottleneck, skip
+connections, linearity, log-probabilities."""
 
 from __future__ import annotations
 
@@ -6,83 +7,101 @@ import math
 
 import numpy as np
 
-from ...probes import effective_rank
 from ...results import Verdict
-from ...spec import ModelSpec
-from ..context import CheckFailed, GradingContext
-from .structure import encode
+from .expected import Expected
 
 
-def _expected_width(ctx: GradingContext, model: ModelSpec, shape) -> int:
-    return model.outputs if model.outputs else math.prod(shape)
+def _shown(shape) -> str:
+    return "(N, " + ", ".join(map(str, shape)) + ")"
 
 
-def check_output_shapes(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    """Some input shape the handout allows works, and the output has the right size per example."""
-    probe = ctx.probe(model)
+def check_output_shapes(shapes: dict, expected: Expected) -> Verdict:
+    """``shapes``: ``accepted`` (input shape -> output shape, or an error text), ``returns_tuple``.
+    Some input shape the handout allows works, and the output has the right size per example (``outputs``
+    values, else as many as the input); every shape in ``require`` must work."""
     results, good = [], []
-    for shape, outcome in probe.accepted_shapes.items():
-        shown = "(N, " + ", ".join(map(str, shape)) + ")"
+    for shape, outcome in shapes["accepted"].items():
         if isinstance(outcome, str):
-            results.append(f"{shown}: {outcome}")
+            results.append(f"{_shown(shape)}: {outcome}")
             continue
-        width = _expected_width(ctx, model, shape)
+        width = expected.get("outputs") or math.prod(shape)
         per_example = math.prod(outcome[1:]) if len(outcome) > 1 else 0
         if outcome[0] == 2 and per_example == width:
-            good.append(shown)
-            results.append(f"{shown} -> {tuple(outcome)}")
+            good.append(tuple(shape))
+            results.append(f"{_shown(shape)} -> {tuple(outcome)}")
         else:
-            results.append(f"{shown} -> {tuple(outcome)}, expected {width} values per example")
-    if not good:
-        return Verdict(False, f"{model.name} gives no output of the right size for the inputs the handout "
-                              f"allows: {'; '.join(results)}")
-    width = _expected_width(ctx, model, model.input_shapes[0])
-    tuple_note = (f" ({model.name}.forward returns a tuple: its element with {width} "
-                  "values per example was taken as the output)") if probe.returns_tuple else ""
-    return Verdict(True, f"{model.name} takes {' and '.join(good)}: {'; '.join(results)}{tuple_note}")
+            results.append(f"{_shown(shape)} -> {tuple(outcome)}, expected {width} values per example")
+    required = [tuple(s) for s in expected.get("require", [])]
+    missing = [s for s in required if s not in good]
+    if not good or missing:
+        which = "the inputs the handout requires" if missing else "the inputs the handout allows"
+        return Verdict(False, f"{expected.name} gives no output of the right size for {which}: "
+                              f"{'; '.join(results)}")
+    first = next(iter(shapes["accepted"]))
+    width = expected.get("outputs") or math.prod(first)
+    tuple_note = (f" ({expected.name}.forward returns a tuple: its element with {width} "
+                  "values per example was taken as the output)") if shapes["returns_tuple"] else ""
+    return Verdict(True, f"{expected.name} takes {' and '.join(map(_shown, good))}: {'; '.join(results)}{tuple_note}")
 
 
-def _jacobian_rank(ctx: GradingContext, model: ModelSpec) -> tuple[int, list[float]]:
-    key = ("jacobian", model.name)
-    if key not in ctx.cache:
-        shape = ctx.usable_input_shape(model)
-        image = ctx.as_input(ctx.real_images(1), shape)
-        header, _ = ctx.call("jacobian", f"differentiating {model.name}.forward", arrays={"in0": image},
-                             model=ctx.probe(model).ref, probes=8)
-        values = header["singular_values"]
-        if not all(isinstance(v, (int, float)) for v in values):
-            raise RuntimeError("worker: singular values are not numbers")
-        ctx.cache[key] = (effective_rank(values), values)
-    return ctx.cache[key]
+def check_returns(returned: dict, expected: Expected) -> Verdict:
+    """``returned``: what forward gave for a batch (``kind``, ``count`` of tensors, their ``shapes``, ``batch``).
+    Expected ``count`` tensors (e.g. ``(out, z)``), each with the batch in front."""
+    count, batch = expected["count"], returned["batch"]
+    kind, shapes = returned["kind"], returned["shapes"]
+    if returned["count"] != count or (count > 1 and kind == "tensor"):
+        found = (f"a single tensor of shape {tuple(shapes[0])}" if kind == "tensor" else
+                 f"a {kind} of {returned['count']} tensor(s)")
+        unpacked = ""
+        if kind == "tensor" and count > 1 and shapes and shapes[0] and shapes[0][0] == count:
+            unpacked = (f" (`a, b = {expected.name}(x)` then splits the batch of {count} in two without an error; "
+                        f"with any other batch size it raises)")
+        return Verdict(False, f"{expected.name}.forward returns {found} for a batch of {batch}; the handout asks for "
+                              f"{count} tensors{unpacked}")
+    wrong = [tuple(s) for s in shapes if not s or s[0] != batch]
+    if wrong:
+        return Verdict(False, f"{expected.name}.forward returns tensors of shapes {', '.join(map(str, wrong))}, "
+                              f"which do not keep the batch of {batch} in front")
+    return Verdict(True, f"{expected.name}.forward returns {count} tensor(s) of shapes "
+                         f"{', '.join(str(tuple(s)) for s in shapes)} for a batch of {batch}")
 
 
-def _code_width(ctx: GradingContext, model: ModelSpec) -> int:
-    """The width of the student's own code (the code-size check judges it against the handout)."""
-    try:
-        code = encode(ctx, model, ctx.as_input(ctx.real_images(1), ctx.usable_input_shape(model, "encoder")))
-    except CheckFailed:
-        return model.code_size
-    return int(np.prod(code.shape[1:])) if code.ndim > 1 else model.code_size
-
-
-def check_reconstruction_through_code(ctx: GradingContext, model: ModelSpec) -> Verdict:
+def check_reconstruction_through_code(bottleneck, expected: Expected) -> Verdict:
     """forward depends on the input only through the code: its Jacobian's rank is at most the code's width."""
-    rank, _ = _jacobian_rank(ctx, model)
-    width = _code_width(ctx, model)
+    rank, width = bottleneck.rank, bottleneck.width
     if rank > width:
-        return Verdict(False, f"{model.name}.forward depends on the input through more than its {width}-D code "
+        return Verdict(False, f"{expected.name}.forward depends on the input through more than its {width}-D code "
                               f"(its output moves in {rank} independent directions when the input is perturbed). "
                               "Make forward return decoder(encoder(x)), with nothing from x reaching the decoder "
                               "except the code.")
-    return Verdict(True, f"{model.name}'s reconstruction depends on the input only through its {width}-D code")
+    return Verdict(True, f"{expected.name}'s reconstruction depends on the input only through its {width}-D code")
 
 
-def check_skip_connections(ctx: GradingContext, model: ModelSpec) -> Verdict:
+def check_skip_connections(bottleneck, expected: Expected) -> Verdict:
     """Skip connections carry information around the code: the Jacobian's rank exceeds the code's width."""
-    rank, _ = _jacobian_rank(ctx, model)
-    width = _code_width(ctx, model)
+    rank, width = bottleneck.rank, bottleneck.width
     if rank <= width:
-        return Verdict(False, f"{model.name}'s output depends on the input only through its {width}-D code, so "
-                              "it has no working skip connection: it is a plain CAE. Add the output of each "
-                              "pooling layer to the input of the matching upsampling layer (or concatenate them).")
-    return Verdict(True, f"{model.name}'s skip connections carry information around the {width}-D code")
+        return Verdict(False, f"{expected.name}'s output depends on the input only through its {width}-D code, so "
+                              "it has no working skip connection")
+    return Verdict(True, f"{expected.name}'s skip connections carry information around the {width}-D code")
+
+
+def check_affine(deviation: float, expected: Expected) -> Verdict:
+    """``deviation``: max |f(a) + f(b) - f(0) - f(a + b)| relative to the outputs' scale, over random inputs.
+    An affine map (linear layers, biases, no activation) has none beyond rounding."""
+    tolerance = expected.get("tolerance", 1e-4)
+    if deviation > tolerance:
+        return Verdict(False, f"{expected.name} is not linear: f(a) + f(b) - f(0) differs from f(a + b) by "
+                              f"{deviation:.3g} (relative); the handout asks for no nonlinearity anywhere")
+    return Verdict(True, f"{expected.name} is an affine map (f(a) + f(b) - f(0) = f(a + b) to {deviation:.1e})")
+
+
+def check_log_probabilities(rows: np.ndarray, expected: Expected) -> Verdict:
+    """Each output row is log-probabilities: its exponentials sum to 1."""
+    sums = np.exp(np.asarray(rows, np.float64)).sum(axis=1)
+    worst = float(np.abs(sums - 1).max()) if len(sums) else float("inf")
+    if not np.isfinite(worst) or worst > 1e-3:
+        return Verdict(False, f"{expected.name}'s outputs are not log-probabilities: their exponentials sum to "
+                              f"{float(sums.min()):.4g} to {float(sums.max()):.4g} per row, not 1. End forward with "
+                              "LogSoftmax(dim=1).")
+    return Verdict(True, f"{expected.name} returns log-probabilities (each row's exponentials sum to 1)")

@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 from ...results import Verdict
-from ..context import CheckFailed, GradingContext, student_traceback
+from ..imports import describe_stop
+from ..outcomes import student_traceback
+from .expected import Expected
 
 
-def check_file_present(ctx: GradingContext, file: str) -> Verdict:
-    if file in ctx.submission.renamed:
-        return Verdict(False, f"{file} is missing: the submission has {ctx.submission.renamed[file]} instead. "
+def check_file_present(presence: dict, expected: Expected) -> Verdict:
+    """``presence``: ``present``, ``renamed_from`` (a misnamed file graded under this name), ``look_alikes``."""
+    file = expected.name
+    if presence["renamed_from"]:
+        return Verdict(False, f"{file} is missing: the submission has {presence['renamed_from']} instead. "
                               f"Its contents were graded as {file}; rename it to {file} at the top level.")
-    if ctx.submission.has(file):
+    if presence["present"]:
         return Verdict(True, f"{file} is present")
     hint = ""
-    misses = ctx.submission.look_alikes([file])
-    if misses:
-        hint = f" Found {', '.join(misses)}: rename it to {file} and put it at the top level."
+    if presence["look_alikes"]:
+        hint = f" Found {', '.join(presence['look_alikes'])}: rename it to {file} and put it at the top level."
     return Verdict(False, f"{file} is missing from the submission; upload it at the top level, named exactly "
                           f"{file}.{hint}")
 
 
-def check_module_imports(ctx: GradingContext, file: str) -> Verdict:
-    if not ctx.submission.has(file):
-        raise CheckFailed(f"not checked: {file} is missing")
-    if ctx.scratch_path(file).stat().st_size == 0:
+def check_module_imports(outcome: dict, expected: Expected) -> Verdict:
+    """``outcome``: the worker's account of importing the file (or ``empty``)."""
+    file = expected.name
+    if outcome.get("empty"):
         return Verdict(False, f"{file} is empty")
-    outcome = ctx.import_file(file)
     if outcome.get("error"):
-        kept = ", ".join(n for n in outcome.get("modules", [])) or "nothing"
+        kept = ", ".join(n[:60] for n in outcome.get("modules", [])[:12]) or "nothing"
         return Verdict(False, f"importing {file} raised {student_traceback(outcome['error'])}; "
                               f"the grader kept what was defined before that point ({kept})")
     stopped = outcome.get("stopped")
     if stopped and stopped["reason"] != "training":  # a hang or an exit at import is a fault; training is a habit
-        return Verdict(False, f"importing {file} did not finish: {ctx.describe_stop(stopped)}")
+        return Verdict(False, f"importing {file} did not finish: {describe_stop(stopped)}")
     if stopped:
-        return Verdict(True, f"{file} imports; {ctx.describe_stop(stopped)}")
+        return Verdict(True, f"{file} imports; {describe_stop(stopped)}")
     return Verdict(True, f"{file} imports cleanly")

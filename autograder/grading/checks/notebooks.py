@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 from ...results import Verdict
-from ..context import GradingContext
+from .expected import Expected
 
 SHOWN_ERRORS = 4
 
 
 def _describe(cell: dict) -> str:
     error = cell["error"] or {}
-    where = f"cell {cell['index'] + 1} (`{cell['first_line']}`)"
+    where = f"cell {cell['index'] + 1} (`{str(cell['first_line'])[:100]}`)"
     if cell["status"] == "timeout":
         return f"{where} did not finish within the time limit"
-    return f"{where} raised {error.get('ename', 'an error')}: {error.get('evalue', '')}".rstrip(": ")
+    kind, message = str(error.get("ename", "an error"))[:80], str(error.get("evalue", ""))[:300]
+    return f"{where} raised {kind}: {message}".rstrip(": ")
 
 
-def check_notebook_runs(ctx: GradingContext) -> Verdict:
-    if ctx.notebook_file is None:
+def check_notebook_runs(report: dict | None, expected: Expected) -> Verdict:
+    """``report``: how the notebook ran (None when there is none). ``expected.name``: its file."""
+    if report is None:
+        if expected.get("required"):
+            return Verdict(False, "no notebook was submitted; the handout asks for one")
         return Verdict(True, "no notebook was submitted (it is optional)")
-    report = ctx.notebook_report()
     if not report["ran"]:
-        return Verdict(False, f"{ctx.notebook_file} could not be run: {report.get('problem', 'unknown problem')}")
+        problem = str(report.get("problem", "unknown problem"))[:500]
+        return Verdict(False, f"{expected.name} could not be run: {problem}")
     cells = report.get("cells", [])
     failed = [c for c in cells if c["status"] in ("error", "timeout")]
     if failed:
         shown = "; ".join(_describe(c) for c in failed[:SHOWN_ERRORS])
         more = f"; and {len(failed) - SHOWN_ERRORS} more" if len(failed) > SHOWN_ERRORS else ""
-        return Verdict(False, f"{ctx.notebook_file}: {len(failed)} of {len(cells)} code cells failed: {shown}{more}. "
+        return Verdict(False, f"{expected.name}: {len(failed)} of {len(cells)} code cells failed: {shown}{more}. "
                               "The other cells ran, and everything the notebook defined was graded.")
-    return Verdict(True, f"{ctx.notebook_file}: all {len(cells)} code cells ran ({report.get('seconds', 0):.0f} s)")
+    return Verdict(True, f"{expected.name}: all {len(cells)} code cells ran ({report.get('seconds', 0):.0f} s)")

@@ -1,55 +1,34 @@
-"""Checks of what a model is made of: it builds, its layers, its code, its parameter count."""
+"""Checks of what a model is made of: it builds, its layers, its code, its parameter count.
+
+Each check is a function of what was measured (ops traced from the forward
+pass, the model's description, its code) and what is expected; none calls the
+worker.
+"""
 
 from __future__ import annotations
 
-import math
-
 from ...layers import layer_parameters_by_formula
 from ...results import Verdict
-from ...spec import LayerSpec, ModelSpec
+from ...spec import LayerSpec
 from ...worker.trace import NONLINEARITIES, SHAPE_OPS
-from ..context import CheckFailed, GradingContext
+from .expected import Expected
 
 WEIGHTED = {"Conv2d", "ConvTranspose2d", "Linear"}
-
-
-def traced_ops(ctx: GradingContext, model: ModelSpec, part: str = "forward") -> list[dict]:
-    """The ops a part of the model runs on one real image (cached per part)."""
-    key = ("trace", model.name, part)
-    if key not in ctx.cache:
-        shape = ctx.usable_input_shape(model, part)
-        image = ctx.as_input(ctx.real_images(1), shape)
-        if part == "decoder":
-            code = encode(ctx, model, image)
-            arrays = {"in0": code}
-        else:
-            arrays = {"in0": image}
-        try:
-            header, _ = ctx.call("trace", f"running {model.name}.{part}", arrays=arrays,
-                                 model=ctx.probe(model).ref, part=part)
-            ctx.cache[key] = header["ops"]
-        except CheckFailed as failure:
-            ctx.cache[key] = failure
-    if isinstance(ctx.cache[key], CheckFailed):
-        raise ctx.cache[key]
-    return ctx.cache[key]
-
-
-def encode(ctx: GradingContext, model: ModelSpec, images):
-    """The code the encoder gives for ``images`` (the first tensor if it returns several)."""
-    attributes = ctx.probe(model).describe["attributes"]
-    if not attributes.get("encoder"):
-        raise CheckFailed(f"{model.name} has no `encoder` attribute; the handout's contract asks for "
-                          "`encoder` and `decoder`, with forward(x) = decoder(encoder(x))")
-    header, out = ctx.call("forward", f"running {model.name}.encoder", arrays={"in0": images},
-                           model=ctx.probe(model).ref, part="encoder")
-    if not out:
-        raise CheckFailed(f"{model.name}.encoder returned {header['kind']}, not a tensor")
-    return out["out0"]
+NOT_LAYERS = SHAPE_OPS | {"Dropout", "GaussianNoise"}
 
 
 def layers_only(ops: list[dict]) -> list[dict]:
-    return [op for op in ops if op["op"] not in SHAPE_OPS and op["op"] != "Dropout"]
+    return [op for op in ops if op["op"] not in NOT_LAYERS]
+
+
+def _same_padding(found, wanted, op: dict) -> bool:
+    """padding="same" and the padding that keeps the size at stride 1 ((k - 1) / 2 for an odd kernel) agree."""
+    pair = {found, wanted} if not isinstance(found, list) else set()
+    if "same" not in pair or len(pair) != 2:
+        return False
+    other = (pair - {"same"}).pop()
+    kernel, stride = op["settings"].get("kernel_size"), op["settings"].get("stride", 1)
+    return isinstance(kernel, int) and kernel % 2 == 1 and stride in (1, None) and other == (kernel - 1) // 2
 
 
 def _same(found, wanted) -> bool:
@@ -60,7 +39,7 @@ def _same(found, wanted) -> bool:
     return found == wanted
 
 
-def _show(op: dict) -> str:
+def show(op: dict) -> str:
     return str(LayerSpec(op["op"], op.get("settings") or {}))
 
 
@@ -74,152 +53,144 @@ def _relaxed_keys(ops: list[dict], index: int) -> set[str]:
     return set()
 
 
-def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...]) -> str | None:
+def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], trailing_activation: bool = True) -> str | None:
     """The first difference between the traced ops and the expected layers, in words; None if they match.
 
-    One nonlinearity after the last expected layer is left to the output-activation check.
+    With ``trailing_activation``, one nonlinearity after the last expected layer is left to the
+    output-activation check.
     """
-    positions = [i for i, op in enumerate(ops) if op["op"] not in SHAPE_OPS and op["op"] != "Dropout"]
+    positions = [i for i, op in enumerate(ops) if op["op"] not in NOT_LAYERS]
     for n, want in enumerate(expected):
         if n >= len(positions):
             return f"layer {n + 1} should be {want}, but the forward pass ends after {len(positions)} layers"
         op = ops[positions[n]]
         relaxed = _relaxed_keys(ops, positions[n])
         if op["op"] != want.type:
-            return f"layer {n + 1} should be {want}, found {_show(op)}"
+            return f"layer {n + 1} should be {want}, found {show(op)}"
         for key, value in want.settings.items():
-            if key not in relaxed and not _same(op["settings"].get(key), value):
-                return f"layer {n + 1} should be {want}, found {_show(op)} ({key} {op['settings'].get(key)})"
+            found = op["settings"].get(key)
+            if key not in relaxed and not _same(found, value) and not _same_padding(found, value, op):
+                return f"layer {n + 1} should be {want}, found {show(op)} ({key} {found})"
     trailing = positions[len(expected):]
-    if len(trailing) == 1 and ops[trailing[0]]["op"] in NONLINEARITIES:
+    if trailing_activation and len(trailing) == 1 and ops[trailing[0]]["op"] in NONLINEARITIES:
         trailing = []  # the output activation: checked on its own
     if trailing:
-        extra = ", ".join(_show(ops[i]) for i in trailing)
+        extra = ", ".join(show(ops[i]) for i in trailing)
         return f"the forward pass runs {len(trailing)} layer(s) after the handout's last: {extra}"
     return None
 
 
-# ---------------------------------------------------------------- checks
+def check_constructs(built: dict, expected: Expected) -> Verdict:
+    """``built``: the call, its parameter count and where the subject was found."""
+    return Verdict(True, f"{built['call']} builds ({built['parameters']:,} parameters, defined in "
+                         f"{built['source']})")
 
 
-def check_class_constructs(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    probe = ctx.probe(model)
-    return Verdict(True, f"{model.name}() builds ({probe.describe['parameters']:,} parameters, "
-                         f"defined in {probe.ref['file']})")
-
-
-def check_layer_list(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    expected = ctx.assignment.expected_layers(model.name)
-    ops = traced_ops(ctx, model)
-    difference = compare_layers(ops, expected)
+def check_layer_list(ops: list[dict], expected: Expected) -> Verdict:
+    layers = expected["layers"]
+    difference = compare_layers(ops, layers, expected.get("trailing_activation", True))
     if difference:
-        return Verdict(False, f"{model.name}'s layers differ from the handout's list: {difference}. "
-                              "Compare your forward pass with the list in Problem 6.1, in order.")
+        where = f" in {expected.problem}" if expected.problem else ""
+        return Verdict(False, f"{expected.name}'s layers differ from the handout's list: {difference}. "
+                              f"Compare your forward pass with the list{where}, in order.")
     concatenated = any(op["op"] == "cat" for op in ops)
     extra = " (skip connections by concatenation accepted)" if concatenated else ""
-    return Verdict(True, f"{model.name} runs the handout's {len(expected)} layers in order{extra}")
+    return Verdict(True, f"{expected.name} runs the handout's {len(layers)} layers in order{extra}")
 
 
-def check_output_activation(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    wanted = ctx.assignment.output_activation(model.name)
-    ops = layers_only(traced_ops(ctx, model))
-    last = ops[-1]["op"] if ops else "nothing"
+def check_output_activation(ops: list[dict], expected: Expected) -> Verdict:
+    wanted = expected["activation"]
+    layers = layers_only(ops)
+    last = layers[-1]["op"] if layers else "nothing"
     if last != wanted:
-        return Verdict(False, f"{model.name}'s last operation is {last}, not {wanted}; the handout ends the "
-                              f"decoder with {wanted} (for a Sigmoid: to cast the values to the range 0 to 1)")
-    return Verdict(True, f"{model.name} ends with {wanted}")
+        return Verdict(False, f"{expected.name}'s last operation is {last}, not {wanted}")
+    return Verdict(True, f"{expected.name} ends with {wanted}")
 
 
-def check_linear_layers(ctx: GradingContext, model: ModelSpec) -> Verdict:
+def check_linear_layers(parts: dict[str, list[dict]], expected: Expected) -> Verdict:
+    """``parts``: the ops of the encoder and of the decoder."""
     problems = []
-    for part, wanted in (("encoder", model.encoder_linear_layers), ("decoder", model.decoder_linear_layers)):
-        if not ctx.probe(model).describe["attributes"].get(part):
-            raise CheckFailed(f"{model.name} has no `{part}` attribute; the handout's contract asks for "
-                              "`encoder` and `decoder`")
-        ops = layers_only(traced_ops(ctx, model, part))
-        linear = [i for i, op in enumerate(ops) if op["op"] == "Linear"]
+    for part, ops in parts.items():
+        wanted = expected[part]
+        layers = layers_only(ops)
+        linear = [i for i, op in enumerate(layers) if op["op"] == "Linear"]
         if len(linear) != wanted:
             problems.append(f"the {part} has {len(linear)} Linear layers, the handout asks for {wanted}")
         for a, b in zip(linear, linear[1:], strict=False):
-            if not any(op["op"] in NONLINEARITIES for op in ops[a + 1 : b]):
-                problems.append(f"the {part} has no nonlinearity between Linear layers {_show(ops[a])} "
-                                f"and {_show(ops[b])}")
+            if not any(op["op"] in NONLINEARITIES for op in layers[a + 1 : b]):
+                problems.append(f"the {part} has no nonlinearity between Linear layers {show(layers[a])} "
+                                f"and {show(layers[b])}")
     if problems:
-        return Verdict(False, f"{model.name}: " + "; ".join(problems) + ".")
-    return Verdict(True, f"{model.name} has {model.encoder_linear_layers} Linear layers with nonlinearities "
-                         f"between them in the encoder and {model.decoder_linear_layers} in the decoder")
+        return Verdict(False, f"{expected.name}: " + "; ".join(problems) + ".")
+    counts = " and ".join(f"{expected[part]} in the {part}" for part in parts)
+    return Verdict(True, f"{expected.name} has Linear layers with nonlinearities between them: {counts}")
 
 
-def check_no_nonlinearity_at_code(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    encoder = layers_only(traced_ops(ctx, model, "encoder"))
-    decoder = layers_only(traced_ops(ctx, model, "decoder"))
+def check_no_nonlinearity_at_code(parts: dict[str, list[dict]], expected: Expected) -> Verdict:
+    encoder, decoder = layers_only(parts["encoder"]), layers_only(parts["decoder"])
     problems = []
     if encoder and encoder[-1]["op"] in NONLINEARITIES:
         problems.append(f"the encoder ends with {encoder[-1]['op']} after its last Linear layer")
     if decoder and decoder[0]["op"] in NONLINEARITIES:
         problems.append(f"the decoder starts with {decoder[0]['op']} before its first Linear layer")
     if problems:
-        return Verdict(False, f"{model.name}: " + " and ".join(problems) + "; the handout asks for no "
+        return Verdict(False, f"{expected.name}: " + " and ".join(problems) + "; the handout asks for no "
                               "nonlinearity when entering or leaving the code. Remove it so the code is linear.")
-    return Verdict(True, f"{model.name} applies no nonlinearity entering or leaving the code")
+    return Verdict(True, f"{expected.name} applies no nonlinearity entering or leaving the code")
 
 
-def check_code_size(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    shape = ctx.usable_input_shape(model, "encoder")
-    code = encode(ctx, model, ctx.as_input(ctx.real_images(4), shape))
-    if code.ndim != 2 or code.shape[1] != model.code_size:
-        width = "x".join(map(str, code.shape[1:]))
-        return Verdict(False, f"{model.name}.encoder maps an image to a code of shape {width}; the handout asks "
-                              f"for a {model.code_size}-D code (shape (N, {model.code_size}))")
-    return Verdict(True, f"{model.name}.encoder gives a {model.code_size}-D code")
+def check_no_nonlinearity(ops: list[dict], expected: Expected) -> Verdict:
+    """No activation function anywhere in the forward pass (a linear autoencoder)."""
+    found = [op for op in ops if op["op"] in NONLINEARITIES]
+    if found:
+        names = ", ".join(dict.fromkeys(op["op"] for op in found))
+        return Verdict(False, f"{expected.name}'s forward pass applies {names}; the handout asks for no "
+                              "nonlinear activation at all. Remove it.")
+    return Verdict(True, f"{expected.name} applies no nonlinear activation ({len(layers_only(ops))} layers, all "
+                         "linear)")
 
 
-def check_parameter_count(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    """The parameters are those of the handout's layers, with the student's free settings."""
-    expected_layers = ctx.assignment.expected_layers(model.name)
-    ops = layers_only(traced_ops(ctx, model))
-    if compare_layers(traced_ops(ctx, model), expected_layers) is not None:
-        raise CheckFailed("not checked: the layers differ from the handout's list (see the layer check)")
-    expected = 0
-    for op in ops:
+def check_code_size(code_shape: list[int], expected: Expected) -> Verdict:
+    """``code_shape``: the shape of the encoder's output for a batch."""
+    width = expected["width"]
+    if len(code_shape) != 2 or code_shape[1] != width:
+        shown = "x".join(map(str, code_shape[1:]))
+        return Verdict(False, f"{expected.name}.encoder maps an image to a code of shape {shown}; the handout asks "
+                              f"for a {width}-D code (shape (N, {width}))")
+    return Verdict(True, f"{expected.name}.encoder gives a {width}-D code")
+
+
+def expected_parameters(ops: list[dict]) -> int:
+    """The parameters of the traced weighted layers, from their settings alone."""
+    total = 0
+    for op in layers_only(ops):
         if op["op"] in WEIGHTED:
             described = {"type": op["op"], "settings": {**op["settings"], "groups": 1},
                          "bias": op.get("bias", True), "parameters": None}
-            expected += layer_parameters_by_formula(described) or 0
-    found = verified_parameter_count(ctx, model)
-    if found != expected:
-        return Verdict(False, f"{model.name} has {found:,} parameters; the handout's layers (with your "
-                              f"kernel sizes) have {expected:,}. Look for modules created in __init__ but never "
-                              "used, or layers that are not in the handout's list.")
-    return Verdict(True, f"{model.name} has {found:,} parameters, those of the handout's layers")
+            total += layer_parameters_by_formula(described) or 0
+        elif op["op"].startswith("BatchNorm"):
+            total += 2 * int(op["settings"].get("num_features") or 0)
+    return total
 
 
-def verified_parameter_count(ctx: GradingContext, model: ModelSpec) -> int:
-    """The worker's parameter count, cross-checked against the submitted weight file read here.
-
-    The weight file is read in the trusted process (torch.load with weights_only=True, which runs no
-    code). If the worker's state_dict matches the file but its parameter count does not, the student's
-    code tampered with what the model reports, and the file's count is used.
-    """
-    describe = ctx.probe(model).describe
-    reported = describe["parameters"]
-    shapes = ctx.trusted_weight_shapes(model)
-    if shapes is None or shapes != {k: list(v) for k, v in describe["state_keys"].items()}:
-        return reported
-    in_file = sum(math.prod(shape) for shape in shapes.values())
-    if in_file != reported:
-        ctx.notes.append(f"{model.name} reported {reported:,} parameters, but its weight file holds {in_file:,} "
-                         "values matching its state_dict; the grader counted the file's")
-        return in_file
-    return reported
+def check_parameter_count(counted: dict, expected: Expected) -> Verdict:
+    """``counted``: ``found`` (the model's count, verified against its weight file) and ``expected``, the count
+    the handout's layers give (from the answer key, or from the traced layers with the student's free
+    settings)."""
+    found, wanted = counted["found"], counted["expected"]
+    if found != wanted:
+        return Verdict(False, f"{expected.name} has {found:,} parameters; {counted['because']} "
+                              f"{wanted:,}. Look for modules created in __init__ but never used, or layers that "
+                              "are not in the handout's list.")
+    return Verdict(True, f"{expected.name} has {found:,} parameters, those of the handout's layers")
 
 
-def check_first_conv_filters(ctx: GradingContext, model: ModelSpec) -> Verdict:
-    convs = [op for op in traced_ops(ctx, model) if op["op"] == "Conv2d"]
+def check_first_conv_filters(ops: list[dict], expected: Expected) -> Verdict:
+    convs = [op for op in ops if op["op"] == "Conv2d"]
     if not convs:
-        return Verdict(False, f"{model.name}'s forward pass runs no Conv2d layer")
-    filters = convs[0]["settings"]["out_channels"]
-    if filters != model.first_conv_filters:
-        return Verdict(False, f"{model.name}'s first convolution has {filters} filters; the handout's has "
-                              f"{model.first_conv_filters}")
-    return Verdict(True, f"{model.name}'s first convolution has {filters} filters")
+        return Verdict(False, f"{expected.name}'s forward pass runs no Conv2d layer")
+    filters, wanted = convs[0]["settings"]["out_channels"], expected["filters"]
+    if filters != wanted:
+        return Verdict(False, f"{expected.name}'s first convolution has {filters} filters; the handout's has "
+                              f"{wanted}")
+    return Verdict(True, f"{expected.name}'s first convolution has {filters} filters")

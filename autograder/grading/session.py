@@ -1,4 +1,4 @@
-"""Grading one submission: open it, start its worker, run the planned checks, collect the results."""
+"""Grading one submission: open it, recognise its assignment, start its worker, plan its checks."""
 
 from __future__ import annotations
 
@@ -8,21 +8,15 @@ import json
 import re
 import shutil
 import tempfile
-import time
-import traceback
 from pathlib import Path
 
 from ..devices import choose_device
-from ..results import CheckResult, Verdict
-from ..spec import Assignment, available_assignments, load_assignment, parse_assignment
+from ..spec import Assignment, SpecError, available_assignments, load_assignment, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
-from . import context
-from .context import CheckFailed, GradingContext
-from .plan import CheckCase, plan_checks
-
-INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in your work); "
-                  "the course staff have the details")
+from . import limits
+from .context import GradingContext
+from .plan import plan_checks
 
 
 def _notebook_sources(submission: Submission) -> str:
@@ -41,25 +35,27 @@ def _notebook_sources(submission: Submission) -> str:
 def expected_file_groups(assignment: Assignment) -> list[tuple[str, ...]]:
     """The files a submission should hold, each as the tuple of names accepted for it."""
     groups = [(f.name,) for f in assignment.files]
-    groups += [tuple(model.weights) for model in assignment.models.values() if model.weights]
+    groups += [tuple(subject.weights) for subject in assignment.subjects.values() if subject.weights]
     if assignment.answers is not None:
         groups.append((assignment.answers.file,))
     return groups
 
 
 def recognise_assignment(submission: Submission) -> str:
-    """The assignment whose expected files (and, in notebooks, classes) the submission holds most of."""
+    """The assignment whose expected files (and, in notebooks, classes and functions) the submission holds most
+    of."""
     scores = {}
     notebook_code = _notebook_sources(submission)
     for assignment_id, toml in available_assignments().items():
         assignment = parse_assignment(toml)
         names = {f.name for f in assignment.files}
-        for model in assignment.models.values():
-            names.update(model.files)
-            names.update(model.weights)
-        classes = sum(bool(re.search(rf"^\s*class\s+{re.escape(m)}\b", notebook_code, re.M))
-                      for m in assignment.models)
-        scores[assignment_id] = sum(submission.has(name) for name in names) + classes
+        for subject in assignment.subjects.values():
+            names.update(subject.files)
+            names.update(subject.weights)
+        defined = {s.name for s in assignment.subjects.values() if s.find in ("class", "factory", "function")}
+        in_code = sum(bool(re.search(rf"^\s*(class|def)\s+{re.escape(name)}\b", notebook_code, re.M))
+                      for name in defined)
+        scores[assignment_id] = sum(submission.has(name) for name in names) + in_code
     best = max(scores.values(), default=0)
     winners = [a for a, score in scores.items() if score == best]
     if best == 0:
@@ -71,7 +67,7 @@ def recognise_assignment(submission: Submission) -> str:
 
 
 _prepared_roots: dict = {}
-_preparing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="autograder-data")
+_preparing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="autograder-torchvision")
 
 
 def torchvision_root_ahead(data_dir) -> tuple[str, concurrent.futures.Future]:
@@ -95,24 +91,6 @@ def torchvision_root(data_dir) -> str:
     return root
 
 
-def run_check(ctx: GradingContext, case: CheckCase) -> CheckResult:
-    started, starting = time.monotonic(), ctx.stage_seconds.get("start", 0.0)
-    try:
-        verdict = case.run(ctx)
-    except CheckFailed as failure:
-        verdict = Verdict(False, str(failure))
-    except Exception:  # the grader's own fault: the student is told so, the staff get the traceback
-        ctx.staff_log.append(f"{case.check_id}: internal error\n{traceback.format_exc()}")
-        verdict = Verdict(False, INTERNAL_ERROR)
-    seconds = time.monotonic() - started - (ctx.stage_seconds.get("start", 0.0) - starting)
-    ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
-    return CheckResult(
-        check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,
-        points=case.points if verdict.passed else 0.0, passed=verdict.passed, feedback=verdict.feedback,
-        visibility=case.visibility, stage=case.stage, seconds=round(seconds, 3),
-    )  # fmt: skip
-
-
 @contextlib.contextmanager
 def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=None, device: str = "auto"):
     """Yield ``(context, planned checks)`` for one submission; cleans up its worker and scratch folder."""
@@ -122,11 +100,14 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         submission_dir = scratch / "submission"
         submission_dir.mkdir(mode=0o755)  # read by the unprivileged worker; its parent stays private
         submission = open_submission(Path(path), submission_dir)
-        assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
+        try:
+            assignment: Assignment = load_assignment(assignment_id or recognise_assignment(submission))
+        except SpecError as error:
+            raise SubmissionError(str(error)) from None
         submission.adopt_misnamed(expected_file_groups(assignment))
         chosen = str(choose_device(device))
         root, written = torchvision_root_ahead(data_dir)
-        settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=context.IMPORT_SECONDS)
+        settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS)
         worker = Worker(submission.root, settings)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes)

@@ -1,0 +1,162 @@
+"""Where a subject is defined in the submission, and the reference the worker is sent to find it.
+
+The assignment names the files a subject may be in, in order of preference;
+the notebook is used where they are missing (and the feedback says so). In a
+notebook that binds a name more than once, the binding made in the cells of
+the subject's problem is the one graded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..spec import SubjectSpec
+from .imports import import_file
+from .outcomes import CheckFailed, student_traceback
+
+# what a name must hold for each way of finding a subject, by the worker's kind names
+WANTED = {
+    ("torch", "class"): {"module-class"},
+    ("keras", "class"): {"keras-model-class"},
+    ("dataset", "class"): {"dataset-class", "class"},
+    ("torch", "factory"): {"function"},
+    ("keras", "factory"): {"function"},
+    ("torch", "variable"): {"module"},
+    ("keras", "variable"): {"keras-model"},
+    ("function", "function"): {"function"},
+}
+WHAT = {"class": "class", "factory": "function", "variable": "variable holding a model", "function": "function"}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A subject as graded: its spec, with the arguments of one variant of a sweep."""
+
+    spec: SubjectSpec
+    kwargs: dict = field(default_factory=dict)
+    variant: str = ""  # "code_size=35" for a variant of a sweep
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name}[{self.variant}]" if self.variant else self.spec.name
+
+    @property
+    def key(self) -> str:
+        return f"{self.spec.key}[{self.variant}]" if self.variant else self.spec.key
+
+    def call_text(self) -> str:
+        if self.spec.find not in ("class", "factory"):
+            return self.spec.name
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items() if not isinstance(v, dict))
+        return f"{self.spec.name}({shown})"
+
+
+def subjects_of(spec: SubjectSpec) -> list[Subject]:
+    """The subject itself, with its own arguments."""
+    return [Subject(spec, dict(spec.kwargs))]
+
+
+def variants_of(spec: SubjectSpec) -> list[Subject]:
+    return [Subject(spec, kwargs, ", ".join(f"{k}={kwargs[k]}" for k in spec.variants))
+            for kwargs in spec.variant_kwargs()]
+
+
+@dataclass(frozen=True)
+class Located:
+    source: str  # a .py file or the notebook
+    cells: tuple[int, int] | None = None  # the notebook cells of the subject's problem
+
+
+def _kinds(outcome: dict) -> dict:
+    return outcome.get("kinds", {})
+
+
+def _defines(outcome: dict, spec: SubjectSpec, own: bool = False) -> bool:
+    wanted = WANTED.get((spec.kind, spec.find), set())
+    kind = _kinds(outcome).get(spec.name)
+    return kind in wanted and (not own or spec.name in outcome.get("own", []))
+
+
+def _file_problem(ctx, file: str, outcome: dict, spec: SubjectSpec) -> str:
+    if outcome.get("error") and not outcome.get("names"):
+        return f"{file} could not be imported: {student_traceback(outcome['error'])}"
+    if outcome.get("error"):
+        return f"{file} stopped with {student_traceback(outcome['error'])} before defining {spec.name}"
+    if ctx.scratch_path(file).stat().st_size == 0:
+        return f"{file} is empty"
+    found = _kinds(outcome).get(spec.name)
+    if found is not None:
+        return f"{spec.name} in {file} is a {found.replace('-', ' ')}, not a {WHAT.get(spec.find, spec.find)}"
+    wanted = WANTED.get((spec.kind, spec.find), set())
+    same = sorted(name for name, kind in _kinds(outcome).items() if kind in wanted)[:12]
+    shown = ", ".join(name[:60] for name in same) or f"no {WHAT.get(spec.find, spec.find)}es of that kind"
+    return f"{file} defines no {WHAT.get(spec.find, spec.find)} {spec.name} (it defines: {shown})"
+
+
+def _notebook_location(ctx, spec: SubjectSpec) -> Located:
+    return Located(ctx.notebook.file, ctx.notebook.window(spec.problem))
+
+
+def _in_notebook(ctx, spec: SubjectSpec, own: bool = False) -> bool:
+    if not ctx.notebook.ready():
+        return False
+    if spec.find == "fit":
+        return ctx.notebook.names().get("fits", 0) > 0
+    return _defines(ctx.notebook.names(), spec, own)
+
+
+def locate(ctx, spec: SubjectSpec) -> Located:
+    """The file (or notebook) that defines the subject; CheckFailed naming what is wrong."""
+    return ctx.memo(("located", spec.key), lambda: _locate(ctx, spec))
+
+
+def _locate(ctx, spec: SubjectSpec) -> Located:
+    problems = []
+    for file in spec.files:
+        if not ctx.submission.has(file):
+            continue
+        outcome = import_file(ctx, file)
+        if spec.find == "fit" and outcome.get("fits", 0) or spec.find != "fit" and _defines(outcome, spec):
+            if spec.find != "fit" and _in_notebook(ctx, spec, own=True):
+                ctx.note(f"{spec.name} is defined in {file} and in the notebook {ctx.notebook.file}; the handout "
+                         f"asks for {file}, so that one was graded")
+            return Located(file)
+        problems.append(_file_problem(ctx, file, outcome, spec))
+    if _in_notebook(ctx, spec):
+        if spec.files:
+            where = " and ".join(problems) if problems else f"{' or '.join(spec.files)} is missing"
+            ctx.note(f"{spec.name}: {where}; the handout asks for it in that file, so the {spec.name} your "
+                     f"notebook {ctx.notebook.file} defines was graded instead")
+        located = _notebook_location(ctx, spec)
+        rebound = ctx.notebook.names().get("rebound", {}).get(spec.name, 0)
+        if rebound > 1 and located.cells is not None:
+            ctx.note(f"the notebook binds {spec.name} {rebound} times; for "
+                     f"{ctx.assignment.problem_name(spec.problem)} the one in its own cells was graded")
+        return located
+    if problems:
+        raise CheckFailed("; ".join(problems))
+    if spec.files:
+        raise CheckFailed(f"{' or '.join(spec.files)} is missing from the submission, so {spec.name} could not "
+                          "be graded")
+    if ctx.notebook.file is None:
+        raise CheckFailed(f"there is no notebook in the submission, so {spec.name} could not be graded")
+    if not ctx.notebook.ready():
+        raise CheckFailed(f"{ctx.notebook.file} could not be run, so {spec.name} could not be graded")
+    if spec.find == "fit":
+        raise CheckFailed(f"{ctx.notebook.file} passes no model to fit, so {spec.name} could not be graded")
+    names = ctx.notebook.names()
+    found = _kinds(names).get(spec.name)
+    if found:
+        raise CheckFailed(f"{spec.name} in {ctx.notebook.file} is a {found.replace('-', ' ')}, not a "
+                          f"{WHAT.get(spec.find, spec.find)}")
+    raise CheckFailed(f"{ctx.notebook.file} defines no {WHAT.get(spec.find, spec.find)} {spec.name}")
+
+
+def reference(ctx, subject: Subject, seed: int = 0) -> dict:
+    """What the worker is sent to find and build the subject."""
+    spec = subject.spec
+    located = locate(ctx, spec)
+    return {"source": located.source, "name": spec.name, "find": spec.find, "kind": spec.kind,
+            "kwargs": subject.kwargs, "args": list(spec.args), "cells": list(located.cells) if located.cells else None,
+            "match": spec.match, "parts": spec.parts, "seed": seed,
+            "input_shape": list(spec.input.shapes[0]) if spec.input else None}

@@ -1,0 +1,88 @@
+"""Plain functions called in the worker at arguments the grader chooses; models swept over a variant; what a
+Keras model was fit on."""
+
+from __future__ import annotations
+
+from ...tasks import task_of
+from ..locate import Subject, reference, variants_of
+from ..outcomes import CheckFailed
+from . import models as m
+from .training import train
+
+CASE_OPTIONS = ("cases", "reference", "rtol", "atol")
+SWEEP_OPTIONS = ("keys", "steps", "argument")
+
+
+def _reference_function(ctx, name: str):
+    """``module:function`` of the answer key, imported here (trusted)."""
+    from ...answer_key import answer_key_object
+
+    return answer_key_object(ctx.assignment, name)
+
+
+def call(ctx, subject: Subject, kwargs: dict, args: list | None = None, steps: int | None = None) -> dict:
+    """Call the function subject with these arguments; the worker's plain account of what it returned."""
+    ref = {**reference(ctx, subject), "kwargs": kwargs, "args": list(args or [])}
+    header, _ = ctx.link.call("call", f"calling {subject.spec.name}", 600 if steps else None, model=ref,
+                              steps=steps)
+    return {"value": header["value"], "model": header.get("model")}
+
+
+def call_cases(ctx, subject: Subject, check) -> list[dict]:
+    """Each case called on the student's function and on the answer key's."""
+    def measure():
+        reference_function = _reference_function(ctx, check.options["reference"]) if "reference" in \
+            check.options else None
+        results = []
+        for case in check.options["cases"]:
+            args, kwargs = list(case.get("args", [])), dict(case.get("kwargs", {}))
+            entry = {"args": args, "kwargs": kwargs}
+            try:
+                entry["found"] = call(ctx, subject, kwargs, args)["value"]
+            except CheckFailed as failure:
+                entry["error"] = str(failure)
+            if reference_function is not None:
+                entry["expected"] = reference_function(*args, **kwargs)
+            elif "expected" in case:
+                entry["expected"] = case["expected"]
+            results.append(entry)
+        return results
+
+    return ctx.memo(("cases", subject.key, check.key), measure)
+
+
+def sweep_calls(ctx, subject: Subject, check) -> dict:
+    """The function called at every variant of its sweep (Keras fits inside capped at ``steps`` batches)."""
+    def measure():
+        steps = int(check.options.get("steps", 100))
+        results = []
+        for variant in variants_of(subject.spec):
+            try:
+                results.append({"kwargs": variant.kwargs, **call(ctx, subject, variant.kwargs, steps=steps)})
+            except CheckFailed as failure:
+                results.append({"kwargs": variant.kwargs, "error": str(failure)})
+        argument = check.options.get("argument") or next(iter(subject.spec.variants))
+        return {"argument": argument, "results": results, "steps": steps}
+
+    return ctx.memo(("sweep calls", subject.key, int(check.options.get("steps", 100))), measure)
+
+
+def sweep(ctx, subject: Subject, check) -> dict:
+    """Brief training at every variant of the subject's sweep (one seed each): the held-out errors in order."""
+    recipe_name = check.options["recipe"]
+    recipe = ctx.assignment.recipe(recipe_name)
+    task = task_of(recipe)
+    argument = check.options.get("argument") or next(iter(subject.spec.variants))
+    values, errors = [], []
+    for variant in variants_of(subject.spec):
+        value, _ = train(ctx, variant, recipe_name, 0, check.options.get("predict"))
+        values.append(variant.kwargs[argument])
+        errors.append(value if task.pass_if == "at most" else 1.0 - value)
+    metric = task.metric_name(recipe) if task.pass_if == "at most" else f"error (1 - {task.metric_name(recipe)})"
+    return {"argument": argument, "values": values, "errors": errors, "metric": metric}
+
+
+def fit_record(ctx, subject: Subject) -> dict:
+    """What the Keras model the subject names was fit on, as the worker summarised it."""
+    found = m.probe(ctx, subject).describe.get("found") or {}
+    return found.get("fit") or {}

@@ -1,0 +1,220 @@
+"""Training a subject with a recipe in the worker, loading its submitted weights, and scoring the outputs on
+held-out data here, where the held-out targets and labels stay."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...state_dicts import unwrap_state_dict
+from ...tasks import TaskData, task_of
+from ...thresholds import Threshold
+from .. import limits
+from ..locate import Subject
+from ..outcomes import CheckFailed, NotGradable
+from .models import probe, usable_input_shape
+
+SEEDS = (0, 1)  # a second seed is tried only when the first falls short, so a correct model is rarely unlucky
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Outputs scored against a calibrated bar."""
+
+    values: tuple[float, ...]  # the metric, per seed tried (one value for submitted weights)
+    metric: str
+    threshold: Threshold
+    budget: str  # "400 steps of 64 (25600 samples), adam lr 0.005"
+    bar: str  # what the reference and the trivial answers reach
+
+    def passed(self) -> bool:
+        return any(self.threshold.passes(v) for v in self.values)
+
+
+def _layout(subject: Subject) -> str:
+    return subject.spec.input.layout if subject.spec.input else "channels_first"
+
+
+def task_data(ctx, subject: Subject, recipe_name: str, shape) -> TaskData:
+    return ctx.data.task_data(recipe_name, shape, _layout(subject))
+
+
+def predict_part(ctx, subject: Subject, predict: str | None) -> str:
+    """How held-out outputs are computed: through the encoder and decoder when the check says so and the
+    model has both, else through forward."""
+    attributes = probe(ctx, subject).describe["attributes"]
+    if predict == "parts" and attributes.get("encoder") and attributes.get("decoder"):
+        return "decode_encoded"
+    return "forward"
+
+
+def score(ctx, recipe_name: str, data: TaskData, outputs: np.ndarray) -> float:
+    """The held-out metric of ``outputs``; CheckFailed if they cannot be read as one row per input."""
+    recipe = ctx.assignment.recipe(recipe_name)
+    task = task_of(recipe)
+    rows = np.asarray(outputs, np.float32)
+    n = len(data.eval_inputs)
+    width = data.eval_targets.shape[1] if recipe.task != "classify" else None
+    if rows.ndim != 2 or len(rows) != n or (width and rows.shape[1] != width):
+        raise CheckFailed(f"the model's outputs for {n} held-out inputs have shape {tuple(rows.shape)}")
+    if recipe.task == "classify" and rows.shape[1] < 2:
+        raise CheckFailed(f"the model gives {rows.shape[1]} score(s) per input, not one per class")
+    if not np.isfinite(rows).all():
+        raise CheckFailed("the model's outputs on held-out inputs contain NaN or infinity")
+    return task.metric(task.error(recipe, data, rows))
+
+
+def bar(ctx, recipe_name: str) -> str:
+    entry = ctx.data.calibration(recipe_name)
+    values = entry["values"]
+    trivial = "; ".join(f"{name}: {value:.4g}" for name, value in entry["trivial"].items())
+    return (f"the reference reaches {min(values):.4g} to {max(values):.4g} under the same budget; "
+            f"answers that ignore the input get {trivial}")
+
+
+def _budget(ctx, recipe_name: str) -> str:
+    recipe = ctx.assignment.recipe(recipe_name)
+    return f"{recipe.budget()}, {recipe.optimizer} lr {recipe.lr:g}"
+
+
+def train_timeout(ctx, recipe_name: str) -> float:
+    return limits.TIMEOUT_TRAIN_BASE + limits.TIMEOUT_TRAIN_PER_STEP * ctx.assignment.recipe(recipe_name).steps
+
+
+def train(ctx, subject: Subject, recipe_name: str, seed: int, predict: str | None = None) -> tuple[float, dict]:
+    """Train a fresh instance with the recipe in the worker, predict the held-out inputs, score them here."""
+    def measure():
+        recipe = ctx.assignment.recipe(recipe_name)
+        shape = usable_input_shape(ctx, subject)
+        data = task_data(ctx, subject, recipe_name, shape)
+        arrays = {"train_inputs": data.train_inputs, "eval_inputs": data.eval_inputs}
+        if data.train_labels is not None:
+            arrays["train_labels"] = data.train_labels
+        header, out = ctx.link.call(
+            "train_predict", f"training {subject.label} ({recipe.budget()})", train_timeout(ctx, recipe_name),
+            arrays=arrays, model=probe(ctx, subject).ref, recipe=recipe.as_dict(), seed=seed,
+            part=predict_part(ctx, subject, predict),
+        )  # fmt: skip
+        if header.get("stopped"):
+            raise CheckFailed(f"training {subject.label} stopped: {str(header['stopped'])[:200]}")
+        return score(ctx, recipe_name, data, out["outputs"]), header
+
+    return ctx.memo(("train", subject.key, recipe_name, seed, predict), measure)
+
+
+def brief_training(ctx, subject: Subject, recipe_name: str, predict: str | None = None) -> Scored:
+    """The recipe's metric after brief training; a second seed only when the first falls short."""
+    threshold = ctx.data.threshold(recipe_name)
+    values = []
+    for seed in SEEDS:
+        value, _ = train(ctx, subject, recipe_name, seed, predict)
+        values.append(value)
+        if threshold.passes(value):
+            break
+    return Scored(tuple(values), threshold.metric, threshold, _budget(ctx, recipe_name), bar(ctx, recipe_name))
+
+
+# ---------------------------------------------------------------- submitted weights
+
+
+@dataclass(frozen=True)
+class WeightsLoad:
+    file: str
+    header: dict  # the worker's account: loaded, problem, missing/unexpected/mismatched keys, note
+    renamed_from: str | None  # the misnamed file graded under this name
+    outputs: np.ndarray | None
+    not_predicted: str | None  # why the held-out inputs could not be predicted
+
+
+def _trained_check(subject: Subject):
+    """The check that scores the submitted weights: its recipe gives the held-out inputs to predict."""
+    return next((c for c in subject.spec.checks.values() if c.type == "trained_weights"), None)
+
+
+def weights(ctx, subject: Subject) -> WeightsLoad:
+    """The submitted weight file loaded into a fresh instance in the worker (weights_only, strict keys), and
+    its predictions of the held-out inputs of the trained-weights recipe, when there is one."""
+    check = _trained_check(subject)
+    recipe_name = check.options.get("recipe") if check else None
+    predict = check.options.get("predict") if check else None
+
+    def measure():
+        spec = subject.spec
+        present = [name for name in spec.weights if ctx.submission.has(name)]
+        if not present:
+            near = ctx.submission.look_alikes(spec.weights, any_suffix=True)
+            hint = f" Found {', '.join(near)}: rename it to {spec.weights[0]}." if near else ""
+            raise CheckFailed(f"no weight file for {spec.name}: expected {' or '.join(spec.weights)} at the top "
+                              f"level of the submission.{hint}")
+        file = present[0]
+        shape = spec.input.shapes[0]
+        inputs, why_not = np.zeros((0, *shape), np.float32), "no recipe scores the weights"
+        if recipe_name:
+            try:
+                shape = usable_input_shape(ctx, subject)
+                inputs, why_not = task_data(ctx, subject, recipe_name, shape).eval_inputs, None
+            except (CheckFailed, NotGradable) as failure:  # the file still loads; only predictions are impossible
+                why_not = str(failure)
+        header, out = ctx.link.call("weights_predict", f"loading {file} into {spec.name}",
+                                    arrays={"eval_inputs": inputs}, model=probe(ctx, subject).ref, weights=file,
+                                    part=predict_part(ctx, subject, predict))
+        return WeightsLoad(file, header, ctx.submission.renamed.get(file), out.get("outputs"), why_not)
+
+    return ctx.memo(("weights", subject.key), measure)
+
+
+def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad, Scored]:
+    loaded = weights(ctx, subject)
+    if not loaded.header["loaded"]:
+        raise CheckFailed(f"not checked: {loaded.file} does not load into {subject.spec.name}")
+    if loaded.not_predicted:
+        if loaded.not_predicted.startswith("not gradable here"):
+            raise NotGradable(loaded.not_predicted)
+        raise CheckFailed(f"not checked: {loaded.not_predicted}")
+    shape = usable_input_shape(ctx, subject)
+    value = score(ctx, recipe_name, task_data(ctx, subject, recipe_name, shape), loaded.outputs)
+    threshold = ctx.data.threshold(recipe_name)
+    return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
+
+
+def trusted_weight_shapes(ctx, subject: Subject) -> dict[str, list[int]] | None:
+    """Tensor shapes of the subject's submitted weight file, read in this (trusted) process.
+
+    ``weights_only=True`` unpickles only tensors and plain containers, so a malicious file runs nothing;
+    files over the size cap are not read."""
+    def read():
+        import torch
+
+        present = [name for name in subject.spec.weights if ctx.submission.has(name)]
+        if not present or ctx.scratch_path(present[0]).stat().st_size > limits.TRUSTED_WEIGHTS_BYTES:
+            return None
+        try:
+            state = torch.load(ctx.scratch_path(present[0]), map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
+            return None
+        state, _ = unwrap_state_dict(state, torch.Tensor)
+        if state is None:
+            return None
+        return {key: list(value.shape) for key, value in state.items()}
+
+    return ctx.memo(("trusted weights", subject.key), read)
+
+
+def verified_parameter_count(ctx, subject: Subject) -> int:
+    """The worker's parameter count, cross-checked against the submitted weight file read here.
+
+    If the worker's state_dict matches the file but its parameter count does not, the student's code
+    tampered with what the model reports, and the file's count is used."""
+    describe = probe(ctx, subject).describe
+    reported = describe["parameters"]
+    shapes = trusted_weight_shapes(ctx, subject)
+    if shapes is None or shapes != {k: list(v) for k, v in describe.get("state_keys", {}).items()}:
+        return reported
+    in_file = sum(math.prod(shape) for shape in shapes.values())
+    if in_file != reported:
+        ctx.note(f"{subject.spec.name} reported {reported:,} parameters, but its weight file holds {in_file:,} "
+                 "values matching its state_dict; the grader counted the file's")
+        return in_file
+    return reported

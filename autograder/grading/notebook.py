@@ -1,0 +1,111 @@
+"""The submission's notebook on the trusted side: run once in the worker, its report, notes and problem cells.
+
+The notebook (the first ``.ipynb`` at the submission's top) runs in a real
+kernel in the worker's sandbox; the kernel then serves every later request, so
+what it defined is there to be checked. It is run again if its worker had to
+be restarted.
+"""
+
+from __future__ import annotations
+
+from ..notebooks import NotebookProblem, find_notebook, problem_windows, validate
+from . import limits
+from .outcomes import CheckFailed
+
+
+def _notes(file: str, report: dict) -> list[str]:
+    """What the student should know about how their notebook was run."""
+    notes = []
+    stopped = [c for c in report.get("cells", []) if c["status"] == "training stopped"]
+    if stopped:
+        cells = ", ".join(str(c["index"] + 1) for c in stopped)
+        notes.append(f"{file}: training in cell(s) {cells} was stopped after a few optimizer steps; the grader "
+                     "trains your models itself, so the cells after them still ran")
+    if report.get("keras_fits_stopped"):
+        notes.append(f"{file}: {report['keras_fits_stopped']} Keras fit call(s) were stopped after "
+                     f"{limits.NOTEBOOK_STEP_BUDGET} batches each; the grader trains your models itself")
+    if report.get("skipped"):
+        shown = "; ".join(report["skipped"][:6]) + ("; ..." if len(report["skipped"]) > 6 else "")
+        notes.append(f"{file}: skipped, since grading is offline and headless: {shown}")
+    if report.get("cuda_requests"):
+        notes.append(f"{file}: the code asks for a CUDA GPU; there is none here, so it ran on the CPU")
+    consequences = [c for c in report.get("cells", []) if c["status"] == "after stopped training"]
+    if consequences:
+        cells = ", ".join(str(c["index"] + 1) for c in consequences)
+        notes.append(f"{file}: cell(s) {cells} failed only because a name they use was to be set after a "
+                     "stopped training loop; that is not counted against the notebook")
+    not_run = [c for c in report.get("cells", []) if c["status"] == "not run"]
+    if not_run:
+        notes.append(f"{file}: {len(not_run)} cell(s) were not run: the notebook used up its "
+                     f"{limits.NOTEBOOK_SECONDS // 60} minutes")
+    return notes
+
+
+class NotebookRun:
+    """The notebook of one submission: found, validated, run (once per worker), cut into problems."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.file = find_notebook(ctx.submission)
+        self._problem: str | None = None
+        self._validated = None
+        self._report: dict | CheckFailed | None = None
+        self._loaded_at: int | None = None  # the worker start that ran it
+
+    def problem(self) -> str | None:
+        """Why the file cannot be run, if it cannot."""
+        if self.file is not None and self._validated is None and self._problem is None:
+            try:
+                self._validated = validate(self.ctx.submission.root / self.file)
+            except NotebookProblem as problem:
+                self._problem = str(problem)
+        return self._problem
+
+    def report(self) -> dict:
+        """Run the notebook in the worker (once per worker); its report. CheckFailed if it cannot be run."""
+        if self.file is None:
+            raise CheckFailed("there is no notebook in the submission")
+        if self.problem():
+            raise CheckFailed(self._problem)
+        cached = self._report
+        if isinstance(cached, CheckFailed):
+            raise cached
+        if cached is not None and (not cached["ran"] or self._loaded_at == self.ctx.link.starts):
+            return cached
+        settings = {"cell_seconds": limits.NOTEBOOK_CELL_SECONDS, "notebook_seconds": limits.NOTEBOOK_SECONDS,
+                    "step_budget": limits.NOTEBOOK_STEP_BUDGET}
+        try:
+            header, _ = self.ctx.link.call("load_notebook", f"running {self.file}", limits.NOTEBOOK_SECONDS + 90,
+                                           file=self.file, settings=settings)
+        except CheckFailed as failure:
+            self._report = failure
+            raise
+        report = header["notebook"]
+        self._loaded_at = self.ctx.link.starts
+        if cached is None:
+            self.ctx.notes.extend(_notes(self.file, report))
+        self._report = report
+        return report
+
+    def ready(self) -> bool:
+        """True when the worker serving now holds the notebook's definitions."""
+        if self.file is None:
+            return False
+        try:
+            return self.report()["ran"]
+        except CheckFailed:
+            return False
+
+    def names(self) -> dict:
+        """What the notebook's namespace holds, by kind (the worker's import reply), for the worker now serving."""
+        def read():
+            header, _ = self.ctx.link.call("import", f"reading {self.file}", file=self.file)
+            return header
+
+        return self.ctx.memo(("notebook names", self._loaded_at), read)
+
+    def window(self, problem: str) -> tuple[int, int] | None:
+        """The notebook cells of a problem (start, end), when its headings say."""
+        if not problem or self.problem() or self._validated is None:
+            return None
+        return problem_windows(self._validated, [problem]).get(problem)

@@ -1,0 +1,309 @@
+"""Reading ``assignment.toml`` strictly: every key is known, every reference resolves, or SpecError says which."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .errors import SpecError
+from .layers import LayerSpec
+from .recipes import Recipe
+from .schema import (
+    FINDS,
+    KINDS,
+    LAYOUTS,
+    SCALES,
+    VISIBILITIES,
+    AnalyticSpec,
+    AnswerSpec,
+    AnswersSpec,
+    Assignment,
+    Calibration,
+    CheckSpec,
+    DataSpec,
+    FileSpec,
+    InputSpec,
+    NotebookSpec,
+    ProblemSpec,
+    SubjectSpec,
+)
+
+_MISSING = object()
+PATH_KEYS = ("solution", "starter", "student_handout", "written", "thresholds")
+
+
+class Table:
+    """A TOML table read key by key; ``done()`` rejects the keys nobody asked for."""
+
+    def __init__(self, data, where: str):
+        if not isinstance(data, dict):
+            raise SpecError(f"{where} must be a table, not {type(data).__name__}")
+        self.data, self.where, self.known = dict(data), where, set()
+
+    def get(self, key: str, default=_MISSING, kind=None):
+        self.known.add(key)
+        if key not in self.data:
+            if default is _MISSING:
+                raise SpecError(f"{self.where}: missing key '{key}'")
+            return default
+        value = self.data.pop(key)
+        if kind is not None and not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise SpecError(f"{self.where}.{key}: expected {names}, found {value!r}")
+        return value
+
+    def one_of(self, key: str, choices, default):
+        value = self.get(key, default)
+        if value not in choices:
+            raise SpecError(f"{self.where}.{key}: {value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+
+    def table(self, key: str) -> Table:
+        return Table(self.get(key, {}), f"{self.where}.{key}")
+
+    def done(self):
+        if self.data:
+            raise SpecError(f"{self.where}: unknown key(s) {', '.join(sorted(self.data))}; "
+                            f"known: {', '.join(sorted(self.known))}")
+
+
+def _check(key: str, value, where: str, default_visibility: str) -> CheckSpec:
+    """``code_size = 2`` (points only) or ``code_size = { points = 2, width = 2, hint = "..." }``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return CheckSpec(key, key, float(value), {}, visibility=default_visibility)
+    table = Table(value, f"{where}.{key}")
+    spec = CheckSpec(
+        key=key,
+        type=table.get("check", key, str),
+        points=float(table.get("points", kind=(int, float))),
+        title=table.get("title", None, str),
+        hint=table.get("hint", None, str),
+        visibility=table.one_of("visibility", VISIBILITIES, default_visibility),
+        per_variant=table.get("per_variant", False, bool),
+        options={},
+    )
+    options = dict(table.data)
+    table.data.clear()
+    if "layers" in options:
+        options["layers"] = tuple(LayerSpec.parse(layer) for layer in options["layers"])
+    return CheckSpec(**{**spec.__dict__, "options": options})
+
+
+def _checks(data, where: str, visibility: str = "visible") -> dict[str, CheckSpec]:
+    return {key: _check(key, value, where, visibility) for key, value in (data or {}).items()}
+
+
+def _input(data, where: str) -> InputSpec | None:
+    if data is None:
+        return None
+    table = Table(data, where)
+    shapes = tuple(tuple(int(d) for d in shape) for shape in table.get("shapes", kind=list))
+    if not shapes:
+        raise SpecError(f"{where}.shapes: at least one shape")
+    spec = InputSpec(shapes=shapes, layout=table.one_of("layout", LAYOUTS, "channels_first"))
+    table.done()
+    return spec
+
+
+def _subject(key: str, data: dict, where: str) -> SubjectSpec:
+    table = Table(data, where)
+    kind = table.one_of("kind", KINDS, "torch")
+    find = table.one_of("find", FINDS, "function" if kind == "function" else "class")
+    spec = SubjectSpec(
+        key=key,
+        name=table.get("name", key, str),
+        kind=kind,
+        find=find,
+        problem=str(table.get("problem", "")),
+        files=tuple(table.get("files", [], list)),
+        weights=tuple(table.get("weights", [], list)),
+        input=_input(table.get("input", None), f"{where}.input"),
+        data=table.get("data", None, str),
+        kwargs=dict(table.get("kwargs", {}, dict)),
+        args=tuple(table.get("args", [], list)),
+        parts=dict(table.get("parts", {}, dict)),
+        match=dict(table.get("match", {}, dict)),
+        variants={k: list(v) for k, v in table.get("variants", {}, dict).items()},
+        reference=table.get("reference", None, str),
+        checks=_checks(table.get("checks", {}, dict), f"{where}.checks"),
+    )
+    table.done()
+    if find == "fit" and kind != "keras":
+        raise SpecError(f"{where}: find = 'fit' (models passed to fit) is for kind = 'keras'")
+    return spec
+
+
+def _data(key: str, data: dict, where: str) -> DataSpec:
+    table = Table(data, where)
+    resize = table.get("resize", None, list)
+    spec = DataSpec(
+        key=key,
+        source=table.get("source", key, str),
+        folder=table.get("folder", None, str),
+        files=dict(table.get("files", {}, dict)),
+        layout=table.one_of("layout", LAYOUTS, "channels_last"),
+        scale=table.one_of("scale", SCALES, "unit"),
+        classes=tuple(table.get("classes", [], list)),
+        per_class=dict(table.get("per_class", {}, dict)),
+        resize=tuple(resize) if resize else None,
+        channels=table.get("channels", None, int),
+        split=table.one_of("split", ("default", "official-order"), "default"),
+        about=table.get("about", "", str),
+        provide=table.get("provide", "", str),
+    )
+    table.done()
+    if spec.split == "official-order" and not spec.per_class:
+        raise SpecError(f"{where}: split = 'official-order' takes per_class = {{ train = n, test = m }}")
+    return spec
+
+
+def _file(name: str, data: dict) -> FileSpec:
+    table = Table(data, f"files.{name}")
+    spec = FileSpec(name, str(table.get("problem", "")), _checks(table.get("checks", {}, dict), f"files.{name}.checks"))
+    table.done()
+    return spec
+
+
+def _analytic(problem: str, data: dict) -> AnalyticSpec:
+    table = Table(data, f"analytic.{problem}")
+    spec = AnalyticSpec(problem, table.get("title", kind=str), table.get("module", kind=str))
+    table.done()
+    return spec
+
+
+def _answers(data, where: str) -> AnswersSpec | None:
+    if data is None:
+        return None
+    table = Table(data, where)
+    file = table.get("file", kind=str)
+    tolerance = float(table.get("tolerance", 1e-3))
+    visibility = table.one_of("visibility", VISIBILITIES, "visible")
+    variables = {}
+    for name, value in table.get("variables", {}, dict).items():
+        entry = Table(value, f"{where}.variables.{name}")
+        variables[name] = AnswerSpec(name, str(entry.get("problem")), entry.get("key", name, str),
+                                     float(entry.get("points", 1)), entry.get("title", None, str))
+        entry.done()
+    table.done()
+    return AnswersSpec(file, tolerance, visibility, variables)
+
+
+def _problems(data, where: str) -> dict[str, ProblemSpec]:
+    problems = {}
+    for problem, value in (data or {}).items():
+        entry = Table(value, f"{where}.{problem}")
+        problems[problem] = ProblemSpec(problem, entry.get("title", "", str),
+                                        entry.get("points", None, (int, float)),
+                                        float(entry.get("manual", 0.0, (int, float))))
+        entry.done()
+    return problems
+
+
+def _resolve_references(assignment: Assignment, where: Path) -> None:
+    """Every recipe, data set and ``layers_of`` a check names exists."""
+    for subject in assignment.subjects.values():
+        for check in subject.checks.values():
+            recipe = check.options.get("recipe")
+            if recipe is not None and recipe not in assignment.recipes:
+                raise SpecError(f"{where}: {subject.key}.checks.{check.key} names recipe {recipe!r}, "
+                                "which is not defined")
+            other = check.options.get("layers_of")
+            if other is not None and other not in assignment.subjects:
+                raise SpecError(f"{where}: {subject.key}.checks.{check.key} has layers_of {other!r}, not a subject")
+            if check.per_variant and not subject.variants:
+                raise SpecError(f"{where}: {subject.key}.checks.{check.key} is per_variant, but {subject.key} "
+                                "declares no variants")
+        if subject.data and subject.data not in assignment.data:
+            _catalog_name(subject.data, where)
+    for recipe in assignment.recipes.values():
+        if recipe.data not in assignment.data:
+            _catalog_name(recipe.data, where)
+
+
+def _catalog_name(name: str, where: Path) -> None:
+    from ..datasets.catalog import dataset_spec
+
+    try:
+        dataset_spec(name)
+    except KeyError as error:
+        raise SpecError(f"{where}: data set {name!r} is neither declared under [data] nor known: {error}") from None
+
+
+def _with_layers_of(subjects: dict[str, SubjectSpec]) -> dict[str, SubjectSpec]:
+    """A check with ``layers_of = "OTHER"`` takes the expected layers of OTHER's check of the same type."""
+    resolved = {}
+    for key, subject in subjects.items():
+        checks = {}
+        for name, check in subject.checks.items():
+            other = check.options.get("layers_of")
+            if other and other in subjects:
+                source = next((c for c in subjects[other].checks.values() if c.type == check.type and c is not check
+                               and "layers" in c.options), None)
+                if source is None:
+                    raise SpecError(f"{key}.checks.{name}: layers_of {other!r}, which has no {check.type} check "
+                                    "with layers")
+                options = {**source.options, **{k: v for k, v in check.options.items() if k != "layers_of"}}
+                check = CheckSpec(**{**check.__dict__, "options": options})
+            checks[name] = check
+        resolved[key] = SubjectSpec(**{**subject.__dict__, "checks": checks})
+    return resolved
+
+
+def _package(root: Path) -> str | None:
+    """The import name of an answer key under ``reference/``; None for one elsewhere (read by path)."""
+    import reference
+
+    home = Path(reference.__file__).resolve().parent
+    return f"{reference.__name__}.{root.name}" if root.resolve().parent == home else None
+
+
+def parse_assignment(path: Path) -> Assignment:
+    """Read and validate one ``assignment.toml``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{path}: not valid TOML ({error})") from None
+    top = Table(data, path.name)
+    root = path.parent
+    calibration = top.table("calibration")
+    recipes = {}
+    for name, value in top.get("recipes", {}, dict).items():
+        try:
+            recipes[name] = Recipe.from_dict(name, value)
+        except (TypeError, ValueError) as error:
+            raise SpecError(f"{path}: {error}") from None
+    subjects = {key: _subject(key, value, f"models.{key}") for key, value in top.get("models", {}, dict).items()}
+    notebook = top.get("notebook", None, dict)
+    notebook_table = Table(notebook, "notebook") if notebook is not None else None
+    assignment = Assignment(
+        id=top.get("id", kind=str),
+        title=top.get("title", kind=str),
+        course=top.get("course", "", str),
+        root=root,
+        package=_package(root),
+        paths={key: root / value for key in PATH_KEYS if (value := top.get(key, None, str))},
+        derivations=top.get("derivations", None, str),
+        problem_label=top.get("problem_label", "Problem {id}", str),
+        calibration=Calibration(
+            seeds=tuple(calibration.get("seeds", [0, 1, 2, 3, 4], list)),
+            slack=float(calibration.get("slack", 0.5)),
+            min_margin=float(calibration.get("min_margin", 0.15)),
+        ),
+        problems=_problems(top.get("problems", {}, dict), "problems"),
+        analytic={problem: _analytic(problem, value) for problem, value in top.get("analytic", {}, dict).items()},
+        files=tuple(_file(name, value) for name, value in top.get("files", {}, dict).items()),
+        notebook=NotebookSpec(points=float(notebook_table.get("points", 0.0)),
+                              required=notebook_table.get("required", False, bool)) if notebook_table else None,
+        answers=_answers(top.get("answers", None, dict), "answers"),
+        data={key: _data(key, value, f"data.{key}") for key, value in top.get("data", {}, dict).items()},
+        subjects=_with_layers_of(subjects),
+        recipes=recipes,
+    )  # fmt: skip
+    top.get("source", None, str)  # the handout this answer key was written from (documentation)
+    calibration.done()
+    if notebook_table:
+        notebook_table.done()
+    top.done()
+    _resolve_references(assignment, path)
+    return assignment

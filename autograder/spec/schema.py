@@ -1,0 +1,189 @@
+"""An assignment as data: what ``reference/<package>/assignment.toml`` says, as frozen dataclasses.
+
+The engine knows assignments only through these objects. A subject (a model,
+a data set class, a function) holds its identity: where it is found, how it is
+built, what it takes as input. Its checks hold their own expectations (points,
+and what each check compares against). Nothing here names an assignment.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .layers import LayerSpec
+from .recipes import Recipe
+
+KINDS = ("torch", "keras", "dataset", "function")
+FINDS = ("class", "factory", "variable", "fit", "function")
+LAYOUTS = ("channels_first", "channels_last")
+SCALES = ("unit", "zscore", "symmetric")  # x / max; (x - mean) / std over all pixels; 2 x / max - 1
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of a subject, file or answer, with what it expects."""
+
+    key: str  # the name in the check's id ("code_size")
+    type: str  # the check function it runs (the key, unless the data names another)
+    points: float
+    options: dict  # the expectation: {"width": 2}, {"recipe": "ae-brief"}...
+    title: str | None = None  # for people; default: the check type's template
+    hint: str | None = None  # what to try, added to a failed check's feedback
+    visibility: str = "visible"
+    per_variant: bool = False  # run once for each variant of the subject
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What one example given to a model looks like (N is added in front)."""
+
+    shapes: tuple[tuple[int, ...], ...]  # accepted shapes; the first is the one trained with
+    layout: str = "channels_first"  # where the channels are, in a shape that has them
+
+
+@dataclass(frozen=True)
+class SubjectSpec:
+    """Something in the submission the grader builds, calls or measures."""
+
+    key: str  # its key in the assignment
+    name: str  # the name students give it (a class, function or variable)
+    kind: str  # torch, keras, dataset, function
+    find: str  # class, factory (a function returning it), variable, fit (Keras models passed to fit), function
+    problem: str
+    files: tuple[str, ...] = ()  # .py files where it may be defined, in order of preference
+    weights: tuple[str, ...] = ()  # accepted names of a submitted weight file
+    input: InputSpec | None = None
+    data: str | None = None  # the data set its inputs come from (real examples for probes)
+    kwargs: dict = field(default_factory=dict)  # constructor (or call) arguments
+    args: tuple = ()  # positional arguments (argument specs, see grading/arguments.py)
+    parts: dict = field(default_factory=dict)  # role -> attribute or method: {"encoder": "encoder"}
+    match: dict = field(default_factory=dict)  # find = "fit": {"widths": [16, 64], "noisy": false}
+    variants: dict = field(default_factory=dict)  # kwarg -> values of a sweep
+    reference: str | None = None  # "module:name" of the answer key that builds the reference
+    checks: dict[str, CheckSpec] = field(default_factory=dict)
+
+    def variant_kwargs(self) -> list[dict]:
+        """Every combination of the sweep's values, over the subject's own kwargs."""
+        if not self.variants:
+            return []
+        keys = list(self.variants)
+        return [{**self.kwargs, **dict(zip(keys, values, strict=True))}
+                for values in itertools.product(*(self.variants[k] for k in keys))]
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    problem: str
+    checks: dict[str, CheckSpec]
+
+
+@dataclass(frozen=True)
+class AnswerSpec:
+    variable: str  # the name students use in the answers file
+    problem: str  # an analytic problem of the answer key
+    key: str  # the entry of that problem's answer()
+    points: float
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswersSpec:
+    file: str
+    tolerance: float
+    visibility: str
+    variables: dict[str, AnswerSpec]
+
+
+@dataclass(frozen=True)
+class AnalyticSpec:
+    problem: str
+    title: str
+    module: str  # a module of the answer key package with an ``answer()`` function
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    id: str  # as the handout numbers it: "5.4", "1c", "2(b)"
+    title: str = ""
+    points: float | None = None  # the handout's points, when it gives them
+    manual: float = 0.0  # points graded by hand (written parts), reported apart
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A data set as an assignment uses it: where it comes from and how it is prepared."""
+
+    key: str
+    source: str  # a catalog name (mnist, fashion-mnist, digits), "npy" (files under the data directory)
+    folder: str | None = None  # "npy": the folder under the data directory
+    files: dict = field(default_factory=dict)  # "npy": train_images, train_labels, test_images, test_labels
+    layout: str = "channels_last"  # of images with channels in the source: (N, H, W, C) or (N, C, H, W)
+    scale: str = "unit"
+    classes: tuple[int, ...] = ()  # keep only these labels
+    per_class: dict = field(default_factory=dict)  # {"train": n, "test": m}: the first n of each class
+    resize: tuple[int, int] | None = None  # (H, W), bilinear
+    channels: int | None = None  # repeat a grey channel
+    split: str = "default"  # default (the data layer's rule) or official-order (per_class from the files' order)
+    about: str = ""  # for feedback: "a stand-in for SIGNS: MNIST digits 0-5"
+    provide: str = ""  # how an instructor provides it, when it is missing
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    points: float = 0.0
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Calibration:
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    slack: float = 0.5  # the threshold lies this far from the worst seed towards the trivial answer
+    min_margin: float = 0.15  # share of the trivial answer's error the worst seed must remove
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: str
+    root: Path  # the answer key's folder
+    package: str | None  # its import name, e.g. "reference.cpsc663_ex2" (None: an answer key read by path)
+    paths: dict[str, Path]  # solution, starter, student_handout, written, thresholds
+    calibration: Calibration = Calibration()
+    course: str = ""
+    problem_label: str = "Problem {id}"  # how a problem is named in titles and feedback
+    problems: dict[str, ProblemSpec] = field(default_factory=dict)
+    analytic: dict[str, AnalyticSpec] = field(default_factory=dict)
+    files: tuple[FileSpec, ...] = ()
+    notebook: NotebookSpec | None = None
+    answers: AnswersSpec | None = None
+    data: dict[str, DataSpec] = field(default_factory=dict)
+    subjects: dict[str, SubjectSpec] = field(default_factory=dict)
+    recipes: dict[str, Recipe] = field(default_factory=dict)
+    derivations: str | None = None  # a module of the answer key with CHECKS and answer()
+
+    @property
+    def models(self) -> dict[str, SubjectSpec]:
+        """The subjects that are models (torch or Keras)."""
+        return {k: s for k, s in self.subjects.items() if s.kind in ("torch", "keras")}
+
+    def recipe(self, name: str) -> Recipe:
+        return self.recipes[name]
+
+    def data_spec(self, key: str) -> DataSpec:
+        """The assignment's declaration of a data set, or the catalog's data set of that name as it is."""
+        return self.data.get(key) or DataSpec(key=key, source=key)
+
+    def problem_name(self, problem: str) -> str:
+        return self.problem_label.format(id=problem) if problem else ""
+
+    def expected_layers(self, subject: str, check: str = "layer_list") -> tuple[LayerSpec, ...]:
+        spec = self.subjects[subject].checks.get(check)
+        return tuple(spec.options.get("layers", ())) if spec else ()

@@ -1,0 +1,42 @@
+"""Arguments the grader passes to student code, written as plain data and made into objects in the worker.
+
+    3, "relu", [1, 2]                      a literal
+    {"array": "X"}                         an array sent with the request (numpy)
+    {"tensor": "X"}                        the same, as a torch tensor
+    {"subject": REF}                       a fresh instance of a subject (a model, a data set)
+    {"loader": {"dataset": REF, "batch_size": 64, "shuffle": false}}   a DataLoader over a data set subject
+    {"device": true}                       the device the grader trains on
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def evaluate(state, spec, arrays: dict):
+    if not isinstance(spec, dict):
+        return spec
+    if "array" in spec:
+        return np.array(arrays[spec["array"]])
+    if "tensor" in spec:
+        return torch.from_numpy(np.array(arrays[spec["tensor"]]))
+    if "subject" in spec:
+        from .subjects import build
+
+        return build(state, spec["subject"], arrays=arrays)
+    if "loader" in spec:
+        from .subjects import build
+
+        options = dict(spec["loader"])
+        dataset = build(state, options.pop("dataset"), arrays=arrays)
+        generator = torch.Generator().manual_seed(int(options.pop("seed", 0)))
+        return torch.utils.data.DataLoader(dataset, generator=generator, **options)
+    if spec.get("device"):
+        return state.device
+    raise ValueError(f"unknown argument spec {spec!r}")
+
+
+def evaluate_arguments(state, args, kwargs, arrays: dict) -> tuple[list, dict]:
+    return ([evaluate(state, a, arrays) for a in args],
+            {k: evaluate(state, v, arrays) for k, v in kwargs.items()})

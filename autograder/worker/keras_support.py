@@ -1,0 +1,285 @@
+"""Keras 3 models (PyTorch backend) as the grader sees them, in the worker.
+
+On the PyTorch backend a ``keras.Model`` is also a ``torch.nn.Module``: its
+parameters train with a torch optimizer and it is called on torch tensors, so
+training, prediction and Jacobians use the same code as torch models. What
+differs is read here: the layers (from the calls the model makes, in order,
+each Dense or Conv layer followed by its activation), the loss and optimizer it
+was compiled with, and a fresh copy with new weights (``clone_model``).
+
+``capture_fit`` wraps ``keras.Model.fit``: every call is cut after a budget of
+batches by a callback (the history is still filled, so a sweep loop goes on)
+and recorded: the model, what it was fit on (noise level and clipping of the
+inputs against the targets), where in the notebook it ran.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Keras layer class -> (op name of the torch vocabulary, settings read from the config)
+_LAYERS = {
+    "Dense": "Linear",
+    "Conv2D": "Conv2d",
+    "Conv2DTranspose": "ConvTranspose2d",
+    "MaxPooling2D": "MaxPool2d",
+    "AveragePooling2D": "AvgPool2d",
+    "UpSampling2D": "Upsample",
+    "Flatten": "Flatten",
+    "Reshape": "Unflatten",
+    "Dropout": "Dropout",
+    "BatchNormalization": "BatchNorm",
+    "ReLU": "ReLU",
+    "LeakyReLU": "LeakyReLU",
+    "Softmax": "Softmax",
+    "GaussianNoise": "GaussianNoise",
+}
+_ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax", "elu": "ELU",
+                "gelu": "GELU", "silu": "SiLU", "swish": "SiLU", "leaky_relu": "LeakyReLU", "selu": "SELU",
+                "softplus": "Softplus", "log_softmax": "LogSoftmax"}
+
+
+def keras_module():
+    return sys.modules.get("keras")
+
+
+def is_keras_model(value) -> bool:
+    keras = keras_module()
+    return keras is not None and isinstance(value, keras.Model)
+
+
+def is_keras_model_class(value) -> bool:
+    keras = keras_module()
+    return keras is not None and isinstance(value, type) and issubclass(value, keras.Model)
+
+
+def _activation_name(activation) -> str | None:
+    name = getattr(activation, "__name__", None) or str(activation)
+    return None if name in ("linear", "None") else name
+
+
+def _shape(value) -> list | None:
+    shape = getattr(value, "shape", None)
+    return [int(d) if d is not None else -1 for d in shape] if shape is not None else None
+
+
+def _settings(layer, kind: str, inputs) -> dict:
+    config = layer.get_config()
+    in_shape = _shape(inputs)
+    if kind == "Linear":
+        return {"in_features": in_shape[-1] if in_shape else None, "out_features": config["units"]}
+    if kind in ("Conv2d", "ConvTranspose2d"):
+        channels_last = config.get("data_format", "channels_last") == "channels_last"
+        in_channels = in_shape[-1 if channels_last else 1] if in_shape else None
+        kernel = config["kernel_size"]
+        stride = config["strides"]
+        return {"in_channels": in_channels, "out_channels": config["filters"],
+                "kernel_size": kernel[0] if len(set(kernel)) == 1 else list(kernel),
+                "stride": stride[0] if len(set(stride)) == 1 else list(stride), "padding": config["padding"]}
+    if kind in ("MaxPool2d", "AvgPool2d"):
+        size, strides = config["pool_size"], config["strides"] or config["pool_size"]
+        return {"kernel_size": size[0] if len(set(size)) == 1 else list(size),
+                "stride": strides[0] if len(set(strides)) == 1 else list(strides), "padding": config["padding"]}
+    if kind == "Upsample":
+        size = config["size"]
+        return {"scale_factor": size[0] if len(set(size)) == 1 else list(size),
+                "mode": config.get("interpolation", "nearest")}
+    if kind == "Dropout":
+        return {"p": config.get("rate")}
+    if kind == "GaussianNoise":
+        return {"stddev": config.get("stddev")}
+    return {}
+
+
+def trace_keras(model, run) -> list[dict]:
+    """The layers ``run()`` calls, in call order, as the torch tracer reports ops: a Dense layer with an
+    activation is a Linear followed by that activation."""
+    keras = keras_module()
+    ops: list[dict] = []
+    original = keras.layers.Layer.__call__
+    depth = [0]
+
+    def call(layer, *args, **kwargs):
+        if isinstance(layer, keras.Model) or type(layer).__name__ == "InputLayer":
+            return original(layer, *args, **kwargs)
+        depth[0] += 1
+        try:
+            output = original(layer, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+        if depth[0] == 0:
+            kind = _LAYERS.get(type(layer).__name__, type(layer).__name__)
+            if kind == "Activation":
+                kind = _ACTIVATIONS.get(_activation_name(layer.activation), "Activation")
+            inputs = args[0] if args else None
+            ops.append({"op": kind, "settings": _settings(layer, kind, inputs), "via": "keras",
+                        "name": layer.name, "bias": bool(getattr(layer, "use_bias", False)),
+                        "in_shape": _shape(inputs), "out_shape": _shape(output)})
+            activation = _activation_name(getattr(layer, "activation", None)) if kind != "Activation" else None
+            if activation and kind in ("Linear", "Conv2d", "ConvTranspose2d"):
+                ops.append({"op": _ACTIVATIONS.get(activation, activation), "settings": {}, "via": "keras",
+                            "name": f"{layer.name}.activation", "in_shape": _shape(output),
+                            "out_shape": _shape(output)})
+        return output
+
+    keras.layers.Layer.__call__ = call
+    try:
+        run()
+    finally:
+        keras.layers.Layer.__call__ = original
+    return ops
+
+
+def compiled(model) -> dict:
+    """What the model was compiled with: loss and optimizer names, learning rate; empty if not compiled."""
+    optimizer = getattr(model, "optimizer", None)
+    loss = getattr(model, "loss", None)
+    if optimizer is None and loss is None:
+        return {}
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or (loss if isinstance(loss, str) else
+                                                                                type(loss).__name__)
+    learning_rate = None
+    try:
+        learning_rate = float(np.asarray(optimizer.learning_rate)) if optimizer is not None else None
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return {"loss": str(name), "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+            "learning_rate": learning_rate}
+
+
+def describe_keras(model) -> dict:
+    layers = []
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        config = layer.get_config()
+        layers.append({"name": layer.name, "type": type(layer).__name__, "units": config.get("units"),
+                       "activation": _activation_name(getattr(layer, "activation", None)),
+                       "parameters": int(layer.count_params())})
+    return {"framework": "keras", "parameters": int(model.count_params()), "keras_layers": layers,
+            "compiled": compiled(model)}
+
+
+def fresh_copy(model, seed: int):
+    """The same architecture with new weights."""
+    keras = keras_module()
+    keras.utils.set_random_seed(seed)
+    try:
+        return keras.models.clone_model(model)
+    except Exception:  # noqa: BLE001 - a subclassed model clone_model cannot rebuild: from its config
+        return type(model).from_config(model.get_config())
+
+
+def dense_widths(model) -> list[int]:
+    """The widths of a model's Dense layers, in order: how a notebook's models are told apart."""
+    return [int(layer.units) for layer in model.layers if type(layer).__name__ == "Dense"]
+
+
+# ---------------------------------------------------------------- fit: capped and recorded
+
+
+@dataclass
+class FitRecord:
+    model: object
+    cell: int | None  # the notebook cell that called fit (None in a .py file)
+    summary: dict = field(default_factory=dict)  # plain data about what it was fit on
+
+
+SUMMARY_ROWS = 2000
+
+
+def _array(value):
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001
+        return None
+    return array if array.dtype.kind in "fiub" else None
+
+
+def fit_summary(x, y) -> dict:
+    """What a fit call trained on, as plain numbers: sizes, and when inputs and targets differ (a denoising
+    autoencoder), the spread of their difference and whether the inputs were clipped to [0, 1]."""
+    xs, ys = _array(x), _array(y)
+    summary = {"samples": int(len(xs)) if xs is not None and xs.ndim else None}
+    if xs is None or ys is None or xs.shape != ys.shape:
+        return {**summary, "same_target": False, "comparable": False}
+    if xs is ys or np.shares_memory(xs, ys) and np.array_equal(xs, ys):
+        return {**summary, "same_target": True, "comparable": True}
+    xs, ys = xs[:SUMMARY_ROWS], ys[:SUMMARY_ROWS]  # enough to measure a noise level
+    difference = (xs.astype(np.float64) - ys.astype(np.float64)).reshape(len(xs), -1)
+    same = bool(np.allclose(difference, 0))
+    return {**summary, "same_target": same, "comparable": True,
+            "noise_std": float(difference.std()), "noise_mean": float(difference.mean()),
+            "inputs_min": float(xs.min()), "inputs_max": float(xs.max()),
+            "targets_min": float(ys.min()), "targets_max": float(ys.max())}
+
+
+class FitCapture:
+    """Wraps ``keras.Model.fit``: a step budget per call, and a record of every call."""
+
+    def __init__(self, budget: int, cell=lambda: None):
+        self.budget, self.cell = budget, cell
+        self.records: list[FitRecord] = []
+        self.stopped = 0  # calls cut short by the budget
+
+    def install(self) -> None:
+        keras = keras_module()
+        if keras is None or getattr(keras.Model.fit, "_grader_capture", False):
+            return
+        original, capture = keras.Model.fit, self
+
+        class StepBudget(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.steps = 0
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.steps += 1
+                if self.steps >= capture.budget:
+                    capture.stopped += 1
+                    self.model.stop_training = True
+
+        def fit(model, x=None, y=None, *args, callbacks=None, **kwargs):
+            target = y if y is not None else x
+            capture.records.append(FitRecord(model, capture.cell(), fit_summary(x, target)))
+            callbacks = [*(callbacks or []), StepBudget()]
+            kwargs.setdefault("verbose", 0)
+            return original(model, x, y, *args, callbacks=callbacks, **kwargs)
+
+        fit._grader_capture = True
+        keras.Model.fit = fit
+
+    def matching(self, match: dict) -> list[FitRecord]:
+        """The recorded fits whose model has the Dense widths (or number of Dense layers) asked for, and, if
+        asked, inputs that differ from the targets (noisy) or not."""
+        found = []
+        for record in self.records:
+            wanted, widths = match.get("widths"), dense_widths(record.model)
+            if wanted is not None and widths != list(wanted):
+                continue
+            if match.get("dense_layers") is not None and len(widths) != match["dense_layers"]:
+                continue
+            noisy = match.get("noisy")
+            if noisy is not None and noisy == record.summary.get("same_target", True):
+                continue
+            found.append(record)
+        return found
+
+
+capture: FitCapture | None = None
+
+
+def install_fit_capture(budget: int, cell=lambda: None) -> FitCapture:
+    """Install the capture when Keras is first imported (Keras costs seconds to import: never before)."""
+    global capture
+    capture = FitCapture(budget, cell)
+    from .importer import _AfterImport
+
+    if "keras" in sys.modules:
+        capture.install()
+    else:
+        sys.meta_path.insert(0, _AfterImport("keras", lambda module: capture.install()))
+    return capture

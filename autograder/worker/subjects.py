@@ -1,0 +1,101 @@
+"""Finding and building what a request names, in the worker.
+
+A request names a subject by a plain reference::
+
+    {"source": "models.py" | "hw.ipynb", "name": "Net", "find": "class", "kind": "torch",
+     "kwargs": {...}, "args": [...], "cells": [start, end] | None, "match": {...}, "seed": 0}
+
+``find`` says what the name holds: a class to build, a factory function to call, a
+variable holding a model, a Keras model passed to ``fit`` (``match`` picks it by
+its Dense widths), or a plain function. In a notebook that binds a name more than
+once, ``cells`` picks the binding made in the problem's own cells (else the last
+one before them; else the last one).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from . import keras_support
+from .arguments import evaluate_arguments
+
+
+class NotFound(LookupError):
+    """The submission does not have what the request names; the message is for the student."""
+
+
+def binding(history: list[tuple[int | None, object]], cells) -> tuple[object, int | None, int]:
+    """The value of a name for a notebook window ``cells = [start, end)``: ``(value, cell, bindings)``."""
+    if cells is not None:
+        start, end = cells
+        inside = [(cell, value) for cell, value in history if cell is not None and start <= cell < end]
+        before = [(cell, value) for cell, value in history if cell is not None and cell < start]
+        chosen = (inside or before or history)[-1]
+    else:
+        chosen = history[-1]
+    return chosen[1], chosen[0], len(history)
+
+
+def lookup(state, ref: dict) -> tuple[object, dict]:
+    """The object ``ref`` names and where it was found (cell, how many bindings); NotFound if absent."""
+    if ref.get("find") == "fit":
+        records = state.fits(ref["source"]).matching(ref.get("match", {}))
+        if not records:
+            raise NotFound(f"no model passed to fit matches {ref.get('match')}")
+        history = [(record.cell, record) for record in records]
+        record = binding(history, ref["cells"])[0] if ref.get("cells") else records[0]
+        return record.model, {"cell": record.cell, "bindings": len(records), "fit": record.summary}
+    history = state.history(ref["source"], ref["name"])
+    if not history:
+        raise NotFound(f"{ref['source']} defines no {ref['name']}")
+    value, cell, count = binding(history, ref.get("cells"))
+    return value, {"cell": cell, "bindings": count}
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    keras = keras_support.keras_module()
+    if keras is not None:
+        keras.utils.set_random_seed(seed)
+
+
+def _reset(module: torch.nn.Module) -> torch.nn.Module:
+    for child in module.modules():
+        reset = getattr(child, "reset_parameters", None)
+        if callable(reset):
+            reset()
+    return module
+
+
+def call_text(ref: dict) -> str:
+    """How the student would write the call: ``Net(depth=1, width=5)``."""
+    shown = [repr(a) if not isinstance(a, dict) else "..." for a in ref.get("args", [])]
+    shown += [f"{k}={v!r}" if not isinstance(v, dict) else f"{k}=..." for k, v in ref.get("kwargs", {}).items()]
+    return f"{ref['name']}({', '.join(shown)})"
+
+
+def build(state, ref: dict, *, fresh: bool = True, arrays=None):
+    """A model instance for ``ref``: built anew (seeded) from a class or factory; for a variable or a
+    fitted model, the object itself, or (``fresh``) a copy of its architecture with new weights.
+    Raises ``StudentError`` through ``state.student`` when the student's code fails."""
+    value, _ = lookup(state, ref)
+    find, seed = ref.get("find", "class"), ref.get("seed", 0)
+    name = ref["name"]
+    if find in ("class", "factory"):
+        if not callable(value):
+            raise NotFound(f"{name} is a {type(value).__name__}, not a {'class' if find == 'class' else 'function'}")
+        if find == "class" and not isinstance(value, type):
+            raise NotFound(f"{name} is a {type(value).__name__}, not a class")
+        args, kwargs = evaluate_arguments(state, ref.get("args", []), ref.get("kwargs", {}), arrays or {})
+        _seed(seed)
+        return state.student(call_text(ref), value, *args, **kwargs)
+    if not (isinstance(value, torch.nn.Module) or keras_support.is_keras_model(value)):
+        raise NotFound(f"{name} holds a {type(value).__name__}, not a model")
+    if not fresh:
+        return value
+    _seed(seed)
+    if keras_support.is_keras_model(value):
+        return state.student(f"copying {name}", keras_support.fresh_copy, value, seed)
+    return state.student(f"copying {name}", lambda m: _reset(copy.deepcopy(m)), value)
