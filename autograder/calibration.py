@@ -94,7 +94,8 @@ def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivi
             f"{margin:.0%} of the trivial answer's {best_trivial:.4f} (at least "
             f"{assignment.calibration.min_margin:.0%} needed); lengthen the budget"
         )
-    threshold_error = worst + assignment.calibration.slack * (best_trivial - worst)
+    slack = recipe.slack if recipe.slack is not None else assignment.calibration.slack
+    threshold_error = worst + slack * (best_trivial - worst)
     metric = [task.metric(e) for e in errors]
     return {
         "model": model,
@@ -110,7 +111,7 @@ def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivi
         "trivial": {name: round(task.metric(e), 6) for name, e in trivial.items()},
         "margin": round(margin, 4),
         "compared_with": {name: round(e, 6) for name, e in comparisons.items()},
-        "slack": assignment.calibration.slack,
+        "slack": slack,
         "budget": recipe.as_dict(),
         "data": {
             "description": images.description,
@@ -129,13 +130,16 @@ def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivi
     }
 
 
+THRESHOLD_CHECKS = ("brief_training", "trained_weights", "as_trained")  # the checks that compare with a calibrated bar
+
+
 def recipe_subjects(assignment: Assignment) -> dict[str, tuple[str, dict]]:
     """Recipe -> (the subject whose reference calibrates it, with its arguments)."""
     found = {}
     for subject in assignment.subjects.values():
         for check in subject.checks.values():
             name = check.options.get("recipe")
-            if name and name not in found:
+            if name and name not in found and check.type in THRESHOLD_CHECKS:
                 found[name] = (subject.key, dict(subject.kwargs))
     for recipe in assignment.recipes.values():
         if recipe.subject:

@@ -1,6 +1,7 @@
 """The ``autograder`` command.
 
     autograder grade PATH... [--results F] [--junit F] [--out DIR]   grade submissions
+    autograder examples [ROOT]                    grade the bundled examples against their expected grades
     autograder check [PATH]                       a student's check of their own folder (public checks)
     autograder export PATH... [--out DIR]         written answers beside the problems, HTML and PDF
     autograder data [--data-dir DIR]              list the data sets and where they come from
@@ -100,6 +101,12 @@ def cmd_grade(args) -> int:
     return grade_paths(args)
 
 
+def cmd_examples(args) -> int:
+    from .grading.batch import grade_examples
+
+    return grade_examples(args)
+
+
 def cmd_check(args) -> int:
     from .grading.batch import warn_missing_protection
     from .grading.runner import grade
@@ -167,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "file per submission here (default: ./autograder-results)")
     _grade_options(grade)
     grade.set_defaults(run=cmd_grade)
+
+    examples = commands.add_parser("examples", help="grade the bundled example submissions of every assignment "
+                                                     "against the grades their expected.toml gives")
+    examples.add_argument("root", nargs="?", default="submissions", metavar="ROOT",
+                          help="the folder of example families (default: ./submissions)")
+    examples.add_argument("--family", action="append", metavar="NAME", help="only this family (repeatable)")
+    examples.add_argument("--out", metavar="DIR", help="write gradebook.csv here")
+    examples.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    examples.add_argument("--device", default="auto", help="auto (a CUDA GPU if present), cpu or cuda")
+    _add_data_dir(examples)
+    examples.set_defaults(run=cmd_examples)
 
     check = commands.add_parser("check", help="check your own work before you submit (public checks only)")
     check.add_argument("path", nargs="?", default=".", help="your folder (default: the current one)")

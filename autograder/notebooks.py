@@ -15,8 +15,9 @@ from pathlib import Path
 from .submission import Submission
 
 _MARKER = re.compile(
-    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:problem|question|exercise|task)\s+"
-    r"(?P<number>\d+(?:\.\d+)*)\s*(?:\(?\s*(?P<part>(?-i:[a-z]))\s*\)|(?P<bare>(?-i:[a-z]))(?=[\s:.)]|$))?",
+    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:solution\s+(?:to|for|of)\s+)?(?:problem|question|exercise|task)\s+"
+    r"(?P<number>\d+(?:\.\d+)*)\s*(?:part\s*)?"
+    r"(?:\(?\s*(?P<part>(?-i:[a-z]))\s*\)|(?P<bare>(?-i:[a-z]))(?=[\s:.)*]|$))?",
     re.IGNORECASE | re.MULTILINE,
 )
 _BONUS = re.compile(r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*bonus\b", re.IGNORECASE | re.MULTILINE)
@@ -145,3 +146,25 @@ def problem_windows(notebook, problems: list[str]) -> dict[str, tuple[int, int]]
         if found:
             windows[problem] = (min(s[1] for s in found), max(s[2] for s in found))
     return windows
+
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def text_answer(notebook, problem: str) -> tuple[float, str] | None:
+    """The last number written in the markdown under the problem's heading (``= 8*8 = 64`` gives 64), and the
+    line it is on; None when the notebook has no such heading or number."""
+    section = problem_sections(notebook, [problem]).get(problem)
+    if section is None or section.whole:
+        return None
+    found = None
+    for cell in section.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if _MARKER.match(line):
+                continue
+            numbers = _NUMBER.findall(line.replace("\\*", "*"))
+            if numbers:
+                found = (float(numbers[-1]), line.strip()[:200])
+    return found

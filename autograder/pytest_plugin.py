@@ -113,9 +113,3 @@ def pytest_unconfigure(config):
     state = config.stash.get(SESSION_KEY, None)
     if state is not None:
         state["stack"].close()
-
-
-def session_results(config) -> tuple[object, list[CheckResult], str | None]:
-    """The grading context, the results recorded so far, and why nothing could be graded (if so)."""
-    state = config.stash.get(SESSION_KEY, {})
-    return state.get("context"), state.get("results", []), state.get("error")

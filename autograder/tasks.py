@@ -59,13 +59,16 @@ class Task:
         train = subset_index(len(images.train_images), recipe.train_samples)
         test = subset_index(len(images.test_images), recipe.eval_samples)
         clean = images.test_images[test]
+        if recipe.eval_random:  # random data: what a model that copies anything reconstructs as well
+            generator = torch.Generator().manual_seed(EVAL_NOISE_SEED)
+            clean = torch.randn((recipe.eval_random, *clean.shape[1:]), generator=generator).numpy()
         inputs = self._eval_inputs(recipe, clean)
         return TaskData(
             train_inputs=as_model_input(images.train_images[train], shape, layout),
             train_labels=images.train_labels[train] if self.name == "classify" else None,
             eval_inputs=as_model_input(inputs, shape, layout),
             eval_targets=_rows(as_model_input(clean, shape, layout)),
-            eval_labels=images.test_labels[test],
+            eval_labels=images.test_labels[test][: len(inputs)],
         )  # fmt: skip
 
     def _eval_inputs(self, recipe: Recipe, clean: np.ndarray) -> np.ndarray:

@@ -179,14 +179,19 @@ def test_trained_weights_against_the_trained_bar():
     assert "a trained model reaches reconstruction MSE at most 0.06" in verdict.feedback
 
 
-def test_sweep_trend():
-    sweep = {"argument": "hidden_size", "values": [5, 20, 40], "errors": [0.26, 0.06, 0.01], "metric": "MSE"}
-    assert training.check_sweep_trend(sweep, Expected("MyMLPAE")).passed
-    flat = {**sweep, "errors": [0.26, 0.25, 0.26]}
+def test_sweep_trend_compares_the_halves_of_the_sweep():
+    sweep = {"argument": "hidden_size", "values": [5, 20, 40, 80], "errors": [0.26, 0.06, 0.01, 0.001],
+             "metric": "MSE on held-out data"}
+    verdict = training.check_sweep_trend(sweep, Expected("MyMLPAE"))
+    assert verdict.passed and "the MSE on held-out data of MyMLPAE falls as hidden_size grows" in verdict.feedback
+    noisy = {**sweep, "errors": [0.0005, 0.0015, 0.0001, 0.00012]}  # near zero, brief training is noisy
+    assert training.check_sweep_trend(noisy, Expected("MyCAE")).passed
+    flat = {**sweep, "errors": [0.26, 0.25, 0.26, 0.25]}
     verdict = training.check_sweep_trend(flat, Expected("MyMLPAE"))
-    assert "it falls by less than 20% from hidden_size=5 to hidden_size=40" in verdict.feedback
-    rising = {**sweep, "errors": [0.26, 0.3, 0.01]}
-    assert "it rises from 5 to 20" in training.check_sweep_trend(rising, Expected("MyMLPAE")).feedback
+    assert not verdict.passed and "reach 1 times the error of the smaller half (at most 0.5 expected)" in \
+        verdict.feedback
+    rising_end = {**sweep, "errors": [0.2, 0.01, 0.01, 0.3]}
+    assert not training.check_sweep_trend(rising_end, Expected("MyMLPAE")).passed
 
 
 # ---------------------------------------------------------------- files, notebooks, answers

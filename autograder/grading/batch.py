@@ -91,3 +91,35 @@ def write_reports(results: list, args) -> None:
     for result in results:
         for entry in result.staff_log:
             print(f"autograder: {result.submission}: {entry}", file=sys.stderr)
+
+
+def grade_examples(args) -> int:
+    """``autograder examples``: every family of bundled examples, each example against its expected grade."""
+    from ..report.terminal import render_examples
+    from .examples import differences, families
+
+    warn_missing_protection(args.device)
+    chosen = [f for f in families(Path(args.root)) if not args.family or f.folder.name in args.family]
+    if not chosen:
+        print(f"autograder examples: no folder with an expected.toml under {args.root}", file=sys.stderr)
+        return 2
+    rows, all_results = [], []
+    total = sum(len(f.examples) for f in chosen)
+    done = 0
+    for family in chosen:
+        for name, entry in family.examples.items():
+            _progress(done, total, f"{family.folder.name}/{name}")
+            result = grade(family.folder / name, assignment_id=family.assignment, data_dir=args.data_dir,
+                           device=args.device)
+            done += 1
+            all_results.append(result)
+            rows.append((family, name, result, differences(result, family, entry["fails"])))
+    _progress(total, total, "")
+    print(render_examples(rows))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_gradebook(all_results, out / "gradebook.csv")
+    if args.junit:
+        write_junit(all_results, args.junit)
+    return 1 if any(problems for *_, problems in rows) else 0

@@ -125,8 +125,8 @@ def _locate(ctx, spec: SubjectSpec) -> Located:
     if _in_notebook(ctx, spec):
         if spec.files:
             where = " and ".join(problems) if problems else f"{' or '.join(spec.files)} is missing"
-            ctx.note(f"{spec.name}: {where}; the handout asks for it in that file, so the {spec.name} your "
-                     f"notebook {ctx.notebook.file} defines was graded instead")
+            ctx.note(f"{spec.name}: {where}; the handout asks for the {WHAT.get(spec.find, spec.find)} in that "
+                     f"file, so the {spec.name} your notebook {ctx.notebook.file} defines was graded instead")
         located = _notebook_location(ctx, spec)
         rebound = ctx.notebook.names().get("rebound", {}).get(spec.name, 0)
         if rebound > 1 and located.cells is not None:

@@ -22,8 +22,8 @@ def _notes(file: str, report: dict) -> list[str]:
         notes.append(f"{file}: training in cell(s) {cells} was stopped after a few optimizer steps; the grader "
                      "trains your models itself, so the cells after them still ran")
     if report.get("keras_fits_stopped"):
-        notes.append(f"{file}: {report['keras_fits_stopped']} Keras fit call(s) were stopped after "
-                     f"{limits.NOTEBOOK_STEP_BUDGET} batches each; the grader trains your models itself")
+        notes.append(f"{file}: {report['keras_fits_stopped']} Keras fit call(s) were stopped after a few batches "
+                     "each; the grader trains your models itself")
     if report.get("skipped"):
         shown = "; ".join(report["skipped"][:6]) + ("; ..." if len(report["skipped"]) > 6 else "")
         notes.append(f"{file}: skipped, since grading is offline and headless: {shown}")
@@ -72,8 +72,9 @@ class NotebookRun:
             raise cached
         if cached is not None and (not cached["ran"] or self._loaded_at == self.ctx.link.starts):
             return cached
+        declared = self.ctx.assignment.notebook.step_budget if self.ctx.assignment.notebook else None
         settings = {"cell_seconds": limits.NOTEBOOK_CELL_SECONDS, "notebook_seconds": limits.NOTEBOOK_SECONDS,
-                    "step_budget": limits.NOTEBOOK_STEP_BUDGET}
+                    "step_budget": max(declared or 0, limits.NOTEBOOK_STEP_BUDGET)}
         try:
             header, _ = self.ctx.link.call("load_notebook", f"running {self.file}", limits.NOTEBOOK_SECONDS + 90,
                                            file=self.file, settings=settings)

@@ -131,7 +131,7 @@ def _answer_cases(assignment: Assignment) -> list[CheckCase]:
         expected = Expected(variable.variable, {"rtol": spec.tolerance}, assignment.problem_name(variable.problem))
 
         def run(ctx, variable=variable, expected=expected):
-            answer = student_answer(ctx, variable.variable)
+            answer = student_answer(ctx, variable)
             value = ctx.memo(("analytic", variable.problem), lambda: analytic_answer(assignment, variable.problem))
             found = value.as_dict()[variable.key] if hasattr(value, "as_dict") else value[variable.key]
             return answers.check_numeric_answer({**answer, "expected": found}, expected)

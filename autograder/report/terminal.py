@@ -18,11 +18,17 @@ def render_submission(result: SubmissionResult, *, width: int = 100) -> str:
     lines = [f"{head}  {_points(result.score)}/{_points(result.max_score)} points  "
              f"({result.seconds:.1f} s on {result.device})", ""]
     for check in result.checks:
-        mark = "✓" if check.passed else "✗"
+        mark = "✓" if check.passed else ("–" if not check.gradable else "✗")
         lines.append(f"  {mark} {_points(check.points):>3}/{_points(check.max_points):<3} {check.title}")
         if not check.passed:
             lines.extend(textwrap.wrap(check.feedback, width=width, initial_indent=" " * 12,
                                        subsequent_indent=" " * 12))
+    if result.not_gradable_points:
+        lines += ["", f"  Not gradable here: {_points(result.not_gradable_points)} points (marked –), left out of "
+                      "the total; grade them where the data they need is."]
+    if result.manual:
+        parts = ", ".join(f"{p['problem']} ({_points(p['points'])})" for p in result.manual)
+        lines += ["", f"  Graded by hand: {_points(result.manual_points)} points, not in this total: {parts}."]
     if result.notes:
         lines += ["", "  Notes:"]
         for note in result.notes:
@@ -43,4 +49,22 @@ def render_table(results: list[SubmissionResult]) -> str:
             failed = failed if len(failed) <= 40 else f"{len(names)} checks"
             score = f"{_points(r.score)}/{_points(r.max_score)}"
         lines.append(f"{r.submission:<{name_width}}  {score:>11}  {failed:<40}  {r.seconds:5.1f} s")
+    return "\n".join(lines) + "\n"
+
+
+def render_examples(rows) -> str:
+    """One line per bundled example: its score, and whether it is the grade its expected.toml gives."""
+    lines = []
+    family = None
+    for current, name, result, problems in rows:
+        if current is not family:
+            family = current
+            lines += ["", f"{family.folder.name} ({family.assignment}, {_points(family.max_score)} points)"]
+        score = f"{_points(result.score)}/{_points(result.max_score)}" if not result.error else "-"
+        if result.not_gradable_points:
+            score += f" (+{_points(result.not_gradable_points)} not gradable here)"
+        mark = "✓ as expected" if not problems else "✗ " + "; ".join(problems)[:300]
+        lines.append(f"  {name:<32} {score:>26}  {result.seconds:5.1f} s  {mark}")
+    bad = sum(1 for *_, problems in rows if problems)
+    lines += ["", f"{len(rows) - bad} of {len(rows)} examples got their expected grade"]
     return "\n".join(lines) + "\n"

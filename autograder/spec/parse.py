@@ -175,14 +175,15 @@ def _answers(data, where: str) -> AnswersSpec | None:
     if data is None:
         return None
     table = Table(data, where)
-    file = table.get("file", kind=str)
+    file = table.get("file", "", str)  # "": the variables of the notebook
     tolerance = float(table.get("tolerance", 1e-3))
     visibility = table.one_of("visibility", VISIBILITIES, "visible")
     variables = {}
     for name, value in table.get("variables", {}, dict).items():
         entry = Table(value, f"{where}.variables.{name}")
         variables[name] = AnswerSpec(name, str(entry.get("problem")), entry.get("key", name, str),
-                                     float(entry.get("points", 1)), entry.get("title", None, str))
+                                     float(entry.get("points", 1)), entry.get("title", None, str),
+                                     entry.get("text", False, bool))
         entry.done()
     table.done()
     return AnswersSpec(file, tolerance, visibility, variables)
@@ -294,7 +295,8 @@ def parse_assignment(path: Path) -> Assignment:
         analytic={problem: _analytic(problem, value) for problem, value in top.get("analytic", {}, dict).items()},
         files=tuple(_file(name, value) for name, value in top.get("files", {}, dict).items()),
         notebook=NotebookSpec(points=float(notebook_table.get("points", 0.0)),
-                              required=notebook_table.get("required", False, bool)) if notebook_table else None,
+                              required=notebook_table.get("required", False, bool),
+                              step_budget=notebook_table.get("step_budget", None, int)) if notebook_table else None,
         answers=_answers(top.get("answers", None, dict), "answers"),
         data={key: _data(key, value, f"data.{key}") for key, value in top.get("data", {}, dict).items()},
         subjects=_with_layers_of(subjects),

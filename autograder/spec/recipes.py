@@ -36,6 +36,9 @@ class Recipe:
     inlier: list[int] = field(default_factory=list)  # "anomaly": the classes trained on
     heldout: float = 0.2  # "anomaly": share of the inliers kept for scoring
     pca: int = 0  # report the PCA optimum with this many components beside the results
+    eval_random: int = 0  # score on this many standard-normal inputs instead of held-out data
+    slack: float | None = None  # the threshold's place between the worst seed and the trivial answer (default:
+    # the assignment's calibration.slack)
     subject: str = ""  # whose reference calibrates it (default: the first subject with a check naming it)
     kwargs: dict = field(default_factory=dict)  # that subject's arguments, over its own
     description: str = ""

@@ -92,6 +92,7 @@ class AnswerSpec:
     key: str  # the entry of that problem's answer()
     points: float
     title: str | None = None
+    text: bool = False  # else: the last number written under the problem's heading in the notebook
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class DataSpec:
 class NotebookSpec:
     points: float = 0.0
     required: bool = False
+    step_budget: int | None = None  # optimizer steps (or Keras batches per fit) a cell may train; None: the default
 
 
 @dataclass(frozen=True)

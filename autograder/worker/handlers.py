@@ -214,6 +214,16 @@ def handle_train_predict(state, request, arrays):
         {"outputs": _as_array(outputs)}
 
 
+def handle_predict(state, request, arrays):
+    """The model as it is (a notebook's variable, as its cells left it) on the held-out inputs."""
+    model = _model(state, request, fresh=False)
+    part = request.get("part", "forward")
+    outputs = state.student(f"{request['model']['name']}.{part}", predict, model,
+                            torch.from_numpy(np.array(arrays["eval_inputs"])), device=state.device,
+                            call=_part(model, part, request["model"].get("parts", {})))
+    return {"finite": bool(torch.isfinite(outputs).all())}, {"outputs": _as_array(outputs)}
+
+
 def handle_train_state(state, request, arrays):
     """Train a fresh instance with a recipe and return its state_dict as arrays (for making example weights)."""
     recipe = Recipe(**request["recipe"])
@@ -349,6 +359,7 @@ HANDLERS = {
     "trace": handle_trace,
     "jacobian": handle_jacobian,
     "train_predict": handle_train_predict,
+    "predict": handle_predict,
     "weights_predict": handle_weights_predict,
     "train_state": handle_train_state,
     "dataset_items": handle_dataset_items,

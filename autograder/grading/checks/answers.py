@@ -17,6 +17,8 @@ def check_numeric_answer(answer: dict, expected: Expected) -> Verdict:
                               f"({problem}) could not be read")
     if "found" not in answer:
         return Verdict(False, f"{file} defines no variable {name} ({problem})")
+    if answer.get("type") == "text" and answer["found"] is None:
+        return Verdict(False, f"no number is written under the heading of {problem}")
     if answer["found"] is None:
         return Verdict(False, f"{name} in {file} is a {str(answer['type'])[:80]}, not numbers")
     found = np.asarray(answer["found"], dtype=np.float64)
@@ -25,10 +27,11 @@ def check_numeric_answer(answer: dict, expected: Expected) -> Verdict:
     if found.size != wanted.size:
         return Verdict(False, f"{name} has {found.size} number(s); {problem} asks for {wanted.size} "
                               f"(shape {wanted.shape})")
+    written = f" (read from what you wrote under its heading: \"{answer['text']}\")" if answer.get("text") else ""
     if np.allclose(found.reshape(wanted.shape), wanted, rtol=rtol, atol=1e-9):
-        return Verdict(True, f"{name} matches the answer key (relative tolerance {rtol:g})")
+        return Verdict(True, f"{name} matches the answer key (relative tolerance {rtol:g}){written}")
     if wanted.ndim == 2 and np.allclose(found.reshape(wanted.shape).T, wanted, rtol=rtol, atol=1e-9):
         return Verdict(True, f"{name} matches the answer key once transposed: the handout's convention is W[j, k] "
                              "from neuron k to neuron j; accepted")
     return Verdict(False, f"{name} does not match the answer key within a relative tolerance of {rtol:g} "
-                          f"({problem}). Recompute it from the network's values.")
+                          f"({problem}){written}. Recompute it.")

@@ -11,10 +11,13 @@ def student_values(ctx) -> dict:
     def measure():
         spec = ctx.assignment.answers
         file = spec.file
-        if not ctx.submission.has(file) and ctx.notebook.ready():
+        if (not file or not ctx.submission.has(file)) and ctx.notebook.ready():
+            if file:
+                ctx.note(f"{spec.file} is missing; the numeric answers were read from the variables of the notebook "
+                         f"{ctx.notebook.file}")
             file = ctx.notebook.file
-            ctx.note(f"{spec.file} is missing; the numeric answers were read from the variables of the notebook "
-                     f"{file}")
+        if not file:
+            raise CheckFailed("the notebook could not be run, so its answers could not be read")
         if not ctx.submission.has(file):
             raise CheckFailed(f"{file} is missing; put your numeric answers in {file} (see the handout for the "
                               "variable names)")
@@ -29,11 +32,29 @@ def student_values(ctx) -> dict:
     return ctx.memo(("answers",), measure)
 
 
-def student_answer(ctx, variable: str) -> dict:
-    values = student_values(ctx)
+def student_answer(ctx, spec) -> dict:
+    """The answer to ``spec`` (an AnswerSpec): its variable, or for a text answer, the last number written
+    under the problem's heading in the notebook."""
+    variable = spec.variable
+    try:
+        values = student_values(ctx)
+    except CheckFailed:
+        if not spec.text:
+            raise
+        values = {"file": ctx.notebook.file, "values": {}, "import_failed": None}
     answer = {"file": values["file"]}
-    if values["import_failed"] and variable not in values["values"]:
-        answer["import_failed"] = values["import_failed"]
-    elif variable in values["values"]:
+    if variable in values["values"]:
         answer.update(found=values["values"][variable]["value"], type=values["values"][variable]["type"])
+    elif spec.text and (written := _written_number(ctx, spec.problem)) is not None:
+        answer.update(found=written[0], type="text", text=written[1], file=ctx.notebook.file)
+    elif values["import_failed"]:
+        answer["import_failed"] = values["import_failed"]
     return answer
+
+
+def _written_number(ctx, problem: str):
+    from ...notebooks import text_answer
+
+    if ctx.notebook.file is None or ctx.notebook.problem() or ctx.notebook._validated is None:
+        return None
+    return text_answer(ctx.notebook._validated, problem)

@@ -79,7 +79,8 @@ def sweep(ctx, subject: Subject, check) -> dict:
         values.append(variant.kwargs[argument])
         errors.append(value if task.pass_if == "at most" else 1.0 - value)
     metric = task.metric_name(recipe) if task.pass_if == "at most" else f"error (1 - {task.metric_name(recipe)})"
-    return {"argument": argument, "values": values, "errors": errors, "metric": metric}
+    where = f"on {recipe.eval_random} standard-normal inputs" if recipe.eval_random else "on held-out data"
+    return {"argument": argument, "values": values, "errors": errors, "metric": f"{metric} {where}"}
 
 
 def fit_record(ctx, subject: Subject) -> dict:

@@ -101,7 +101,8 @@ def train(ctx, subject: Subject, recipe_name: str, seed: int, predict: str | Non
             raise CheckFailed(f"training {subject.label} stopped: {str(header['stopped'])[:200]}")
         return score(ctx, recipe_name, data, out["outputs"]), header
 
-    return ctx.memo(("train", subject.key, recipe_name, seed, predict), measure)
+    arguments = tuple(sorted((k, repr(v)) for k, v in subject.kwargs.items()))  # a variant equal to the subject
+    return ctx.memo(("train", subject.spec.key, arguments, recipe_name, seed, predict), measure)
 
 
 def brief_training(ctx, subject: Subject, recipe_name: str, predict: str | None = None) -> Scored:
@@ -114,6 +115,21 @@ def brief_training(ctx, subject: Subject, recipe_name: str, predict: str | None 
         if threshold.passes(value):
             break
     return Scored(tuple(values), threshold.metric, threshold, _budget(ctx, recipe_name), bar(ctx, recipe_name))
+
+
+def as_trained(ctx, subject: Subject, recipe_name: str, predict: str | None = None) -> Scored:
+    """The model as the submission left it (a notebook's variable after its cells ran), scored on the recipe's
+    held-out data against the recipe's bar."""
+    def measure():
+        shape = usable_input_shape(ctx, subject)
+        data = task_data(ctx, subject, recipe_name, shape)
+        _, out = ctx.link.call("predict", f"running {subject.label}", arrays={"eval_inputs": data.eval_inputs},
+                               model=probe(ctx, subject).ref, part=predict_part(ctx, subject, predict))
+        threshold = ctx.data.threshold(recipe_name)
+        return Scored((score(ctx, recipe_name, data, out["outputs"]),), threshold.metric, threshold, "",
+                      bar(ctx, recipe_name))
+
+    return ctx.memo(("as trained", subject.key, recipe_name), measure)
 
 
 # ---------------------------------------------------------------- submitted weights
