@@ -195,7 +195,11 @@ class Anomaly(Task):
         return 1.0 - err
 
     def trivial_errors(self, recipe: Recipe, data: TaskData) -> dict[str, float]:
-        return {"chance (a score that ignores the input)": 0.5}
+        """Chance, and a detector with no model at all: the distance to the mean training (inlier) image, which
+        an autoencoder that ignores its input and outputs that mean reaches too."""
+        mean_image = _rows(data.train_inputs).mean(axis=0)
+        distance = ((data.eval_targets - mean_image) ** 2).mean(axis=1)
+        return {"chance": 0.5, "the distance to the mean training image": 1.0 - roc_auc(distance, data.eval_labels)}
 
 
 TASKS: dict[str, Task] = {task.name: task for task in (Reconstruct(), Denoise(), Classify(), Anomaly())}

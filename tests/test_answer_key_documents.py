@@ -140,3 +140,22 @@ def test_make_starter_keeps_indentation():
         "def f():\n    x = 1\n    # TODO: write this part (see the docstring above).\n"
         '    raise NotImplementedError("this part of the problem is yours to write")\n'
     )
+
+
+@pytest.mark.parametrize("assignment_id", sorted(available_assignments()))
+def test_written_parts_graded_by_hand_have_questions_model_answers_and_rubrics(assignment_id):
+    assignment = load_assignment(assignment_id)
+    written = tomllib.loads(assignment.paths["written"].read_text())["problems"]
+    assert written and len({p["id"] for p in written}) == len(written)
+    for problem in written:
+        assert problem["question"].strip() and problem["answer"].strip() and problem["rubric"], problem["id"]
+        assert problem["points"] >= 0
+
+
+@pytest.mark.parametrize("assignment_id", sorted(available_assignments()))
+def test_the_student_handout_names_every_subject_the_grader_reads(assignment_id):
+    assignment = load_assignment(assignment_id)
+    handout = assignment.paths["student_handout"].read_text()
+    for subject in assignment.subjects.values():
+        if subject.find != "fit":
+            assert f"`{subject.name}" in handout, f"{subject.name} is not in {assignment.paths['student_handout'].name}"

@@ -32,8 +32,8 @@ def _notes(file: str, report: dict) -> list[str]:
     consequences = [c for c in report.get("cells", []) if c["status"] == "after stopped training"]
     if consequences:
         cells = ", ".join(str(c["index"] + 1) for c in consequences)
-        notes.append(f"{file}: cell(s) {cells} failed only because a name they use was to be set after a "
-                     "stopped training loop; that is not counted against the notebook")
+        notes.append(f"{file}: cell(s) {cells} failed using what a training cell the grader stopped was building "
+                     "(a model or a list it fills after its loop); that is not counted against the notebook")
     not_run = [c for c in report.get("cells", []) if c["status"] == "not run"]
     if not_run:
         notes.append(f"{file}: {len(not_run)} cell(s) were not run: the notebook used up its "

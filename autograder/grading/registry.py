@@ -138,7 +138,7 @@ CHECK_TYPES: dict[str, CheckType] = {
     "constructs": CheckType("structure", "{call} builds", _built, structure.check_constructs),
     "layer_list": CheckType("structure", "{name} has the handout's layers, in order",
                             lambda ctx, s, c: m.ops(ctx, s), structure.check_layer_list,
-                            ("layers", "layers_of", "trailing_activation"), ("layers",)),
+                            ("layers", "layers_of", "trailing_activation", "activations"), ("layers",)),
     "output_activation": CheckType("structure", "{name} ends with {activation}", lambda ctx, s, c: m.ops(ctx, s),
                                    structure.check_output_activation, ("activation",), ("activation",)),
     "linear_layers": CheckType("structure", "{name} has {encoder} Linear layers each side, with nonlinearities "

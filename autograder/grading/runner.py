@@ -75,6 +75,13 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
 
 
 def manual_parts(assignment) -> list[dict]:
-    """The problems graded by hand (written answers), with their points: reported apart from the score."""
-    return [{"problem": p.id, "title": p.title, "points": p.manual} for p in assignment.problems.values()
-            if p.manual]
+    """The problems graded by hand (the written answers of ``written.toml``), with their points: reported apart
+    from the automatic score, never counted as 0 or as full."""
+    import tomllib
+
+    path = assignment.paths.get("written")
+    if path is None or not path.is_file():
+        return []
+    problems = tomllib.loads(path.read_text()).get("problems", [])
+    return [{"problem": p["id"], "title": p.get("title", ""), "points": float(p["points"])}
+            for p in problems if p.get("points")]

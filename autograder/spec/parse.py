@@ -194,8 +194,7 @@ def _problems(data, where: str) -> dict[str, ProblemSpec]:
     for problem, value in (data or {}).items():
         entry = Table(value, f"{where}.{problem}")
         problems[problem] = ProblemSpec(problem, entry.get("title", "", str),
-                                        entry.get("points", None, (int, float)),
-                                        float(entry.get("manual", 0.0, (int, float))))
+                                        entry.get("points", None, (int, float)))
         entry.done()
     return problems
 

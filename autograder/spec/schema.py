@@ -9,6 +9,7 @@ and what each check compares against). Nothing here names an assignment.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +116,6 @@ class ProblemSpec:
     id: str  # as the handout numbers it: "5.4", "1c", "2(b)"
     title: str = ""
     points: float | None = None  # the handout's points, when it gives them
-    manual: float = 0.0  # points graded by hand (written parts), reported apart
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,14 @@ class Assignment:
         return self.data.get(key) or DataSpec(key=key, source=key)
 
     def problem_name(self, problem: str) -> str:
-        return self.problem_label.format(id=problem) if problem else ""
+        """The problem as the handout names it: ``problem_label`` with ``{id}``, or ``{number}`` and ``{part}``
+        ("Problem {number} ({part})" makes "1c" "Problem 1 (c)", and "3" "Problem 3")."""
+        if not problem:
+            return ""
+        match = re.match(r"^(?P<number>[\d.]+)\s*\(?(?P<part>[a-z]*)\)?$", problem)
+        number, part = (match["number"], match["part"]) if match else (problem, "")
+        template = self.problem_label if part else re.sub(r"\s*\(?\{part\}\)?", "", self.problem_label)
+        return template.format(id=problem, number=number, part=part)
 
     def expected_layers(self, subject: str, check: str = "layer_list") -> tuple[LayerSpec, ...]:
         spec = self.subjects[subject].checks.get(check)

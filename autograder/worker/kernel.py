@@ -129,6 +129,19 @@ def _neutralise_shell(ip) -> None:
     ip.register_magic_function(capture, "cell", "capture")
 
 
+def seed_everything(seed: int) -> None:
+    """The same notebook gives the same results twice: Python's, NumPy's and torch's generators start seeded
+    (a notebook that seeds them itself still does)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def install(settings: dict) -> None:
     """Prepare the kernel before the notebook's first cell."""
     global STEP_BUDGET
@@ -140,6 +153,7 @@ def install(settings: dict) -> None:
     root = str(Path.cwd().resolve())
     if root not in sys.path:
         sys.path.append(root)  # the notebook imports the student's .py files, after the standard paths
+    seed_everything(int(settings.get("seed", 0)))
     cuda_shim.install()
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     redirect_keras_datasets(settings.get("torchvision_root"))

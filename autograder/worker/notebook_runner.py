@@ -65,8 +65,9 @@ def _cell_report(index: int, cell, seconds: float) -> dict:
     return {"index": index, "status": status, "error": error, "seconds": round(seconds, 2), "first_line": first_line}
 
 
-def _assigned_names(source: str) -> set[str]:
-    """Names a cell binds at its top level (assignments, loops, imports, defs, classes)."""
+def _built_names(source: str) -> set[str]:
+    """Names a cell builds at any depth: assigned (also in loops), augmented, or grown by a method call
+    (``losses.append(...)``); not the modules it imports."""
     import ast
 
     try:
@@ -79,22 +80,52 @@ def _assigned_names(source: str) -> set[str]:
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name):
+            names.add(node.func.value.id)
     return names
 
 
+def _imported_names(sources) -> set[str]:
+    import ast
+
+    names = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _free_names(source: str) -> set[str]:
+    """Names a cell reads without binding them itself: what it takes from earlier cells."""
+    import ast
+
+    try:
+        nodes = list(ast.walk(ast.parse(source)))
+    except SyntaxError:
+        return set()
+    loaded = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    bound = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound |= {n.arg for n in nodes if isinstance(n, ast.arg)}  # a function's own parameters
+    bound |= {n.name for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return loaded - bound
+
+
 def _blame_stopped_training(cells: list[dict], sources: dict[int, str]) -> None:
-    """A NameError for a name that a cell whose training was stopped would have bound after its loop is
-    the grader's doing, not the student's: mark it so."""
+    """An error in a cell that uses what a stopped training cell was building (a model bound after its loop,
+    a list of losses the loop was filling) is the grader's doing, not the student's: mark it so."""
+    imported = _imported_names(sources.values())
     lost: set[str] = set()
     for cell in cells:
         if cell["status"] == "training stopped":
-            lost |= _assigned_names(sources[cell["index"]])
-        elif cell["status"] == "error" and cell["error"]["ename"] == "NameError":
-            name = cell["error"]["evalue"].split("'")[1] if cell["error"]["evalue"].count("'") >= 2 else ""
-            if name in lost:
-                cell["status"] = "after stopped training"
+            lost |= _built_names(sources[cell["index"]]) - imported
+        elif cell["status"] == "error" and lost & _free_names(sources[cell["index"]]):
+            cell["status"] = "after stopped training"
 
 
 def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict):
