@@ -23,7 +23,7 @@ import json
 import platform
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 
 import numpy as np
 import torch
@@ -49,6 +49,18 @@ def data_key(dataset) -> str:
     if isinstance(dataset, ImageData):
         return dataset.data_key
     return f"{dataset.name} from {dataset.provenance.source}: {dataset.provenance.original}"
+
+
+def changed_since(recipe: Recipe, budget: dict) -> list[str]:
+    """The recipe's settings that differ from the budget a threshold was calibrated with (a setting the
+    stored budget lacks counts as its default: recipes gain optional settings without changing)."""
+    from dataclasses import fields
+
+    defaults = {f.name: f.default for f in fields(Recipe) if f.default is not MISSING}
+    defaults.update({"inlier": [], "kwargs": {}})
+    current = recipe.as_dict()
+    return sorted(k for k, v in current.items()
+                  if k != "description" and budget.get(k, defaults.get(k)) != v)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ class GradingContext:
         self.stage_seconds: dict[str, float] = {}
         self.link = WorkerLink(worker, ready, on_time=self.add_time)
         self.notebook = NotebookRun(self)
-        self.data = DataAccess(assignment, data_dir, self.notes)
+        self.data = DataAccess(assignment, data_dir, self.notes, self.staff_log)
 
     @property
     def worker(self) -> Worker:

@@ -30,8 +30,8 @@ def used_data(assignment: Assignment) -> list[str]:
 
 
 class DataAccess:
-    def __init__(self, assignment: Assignment, data_dir, notes: list[str]):
-        self.assignment, self.data_dir, self.notes = assignment, data_dir, notes
+    def __init__(self, assignment: Assignment, data_dir, notes: list[str], staff: list[str]):
+        self.assignment, self.data_dir, self.notes, self.staff = assignment, data_dir, notes, staff
         self._cache: dict = {}
         keys = used_data(assignment)
         self._loading = _loader.submit(lambda: {key: self._load(key) for key in keys})
@@ -86,6 +86,14 @@ class DataAccess:
             if not found.same_data:
                 self.notes.append(f"the threshold of {recipe_name} was calibrated on other data ({found.data_key}); "
                                   "the most lenient calibrated value is used")
+            from ..calibration import changed_since
+
+            entry = load_thresholds(self.assignment)["recipes"][recipe_name][found.data_key]
+            stale = changed_since(recipe, entry.get("budget", {}))
+            if stale:
+                self.staff.append(f"recipe {recipe_name} changed since its threshold was calibrated "
+                                  f"({', '.join(stale)}): run autograder calibrate {self.assignment.id} "
+                                  f"--recipe {recipe_name}")
             self._cache[key] = found
         return self._cache[key]
 
