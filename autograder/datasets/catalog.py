@@ -24,6 +24,7 @@ class DatasetSpec:
     packages: tuple = ()  # package sources, in order
     torchvision_class: str | None = None  # the torchvision.datasets class that reads it
     aliases: tuple[str, ...] = field(default=())
+    stand_in: str | None = None  # what student code that loads it reads when it is missing (so the code runs)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -42,6 +43,7 @@ DATASETS: dict[str, DatasetSpec] = {
             folders=("fashion-mnist", "FashionMNIST/raw"),
             torchvision_class="FashionMNIST",
             aliases=("fashion_mnist", "fashionmnist"),
+            stand_in="mnist",
         ),
         DatasetSpec("digits", pixel_max=16, packages=(SklearnDigits(),), aliases=("sklearn-digits",)),
     )

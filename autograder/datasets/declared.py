@@ -149,8 +149,10 @@ def load_declared(spec, data_dir=None) -> ImageData:
             how = dataset.describe()
             origin = f"{dataset.name} from {dataset.provenance.source}: {dataset.provenance.original}"
     except DataNotFound as missing:
-        provide = f" {spec.provide}" if spec.provide else ""
-        raise DataMissing(spec.key, f"data set '{spec.key}' is not available here. {missing}{provide}") from None
+        how = spec.provide or missing.hint
+        looked = "; ".join(missing.looked_in)
+        raise DataMissing(spec.key, f"data set '{spec.key}' is not on this machine (looked in: {looked}). {how}") \
+            from None
     pixel_max = _pixel_max(train.images, catalog_max)
     train_images = _to_nchw(np.asarray(train.images), spec.layout)
     test_images = _to_nchw(np.asarray(test.images), spec.layout)

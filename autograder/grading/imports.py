@@ -35,6 +35,8 @@ def import_file(ctx, file: str) -> dict:
         ctx.cache[key] = header
         if header.get("stopped"):
             ctx.notes.append(f"{file}: {describe_stop(header['stopped'])}")
+        for stand_in in header.get("stand_ins", []):
+            ctx.note(f"{file}: {stand_in}; the grader's checks on the real data set are not gradable here")
         if header.get("cuda_requests") and not ctx.cache.get(("cuda noted",)):
             ctx.cache[("cuda noted",)] = True
             ctx.notes.append(f"{file}: the code asks for a CUDA GPU; there is none here, so it ran on the CPU")

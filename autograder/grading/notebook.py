@@ -27,6 +27,10 @@ def _notes(file: str, report: dict) -> list[str]:
     if report.get("skipped"):
         shown = "; ".join(report["skipped"][:6]) + ("; ..." if len(report["skipped"]) > 6 else "")
         notes.append(f"{file}: skipped, since grading is offline and headless: {shown}")
+    for adapted in report.get("adapted", []):
+        notes.append(f"{file}: {adapted}")
+    for stand_in in report.get("stand_ins", []):
+        notes.append(f"{file}: {stand_in}; the grader's checks on the real data set are not gradable here")
     if report.get("cuda_requests"):
         notes.append(f"{file}: the code asks for a CUDA GPU; there is none here, so it ran on the CPU")
     consequences = [c for c in report.get("cells", []) if c["status"] == "after stopped training"]

@@ -128,10 +128,13 @@ def _answer_cases(assignment: Assignment) -> list[CheckCase]:
     cases = []
     spec = assignment.answers
     for variable in spec.variables.values():
-        expected = Expected(variable.variable, {"rtol": spec.tolerance}, assignment.problem_name(variable.problem))
+        expected = Expected(variable.variable, {"rtol": spec.tolerance, **(variable.span or {})},
+                            assignment.problem_name(variable.problem))
 
         def run(ctx, variable=variable, expected=expected):
             answer = student_answer(ctx, variable)
+            if variable.span:
+                return answers.check_value_span(answer, expected)
             value = ctx.memo(("analytic", variable.problem), lambda: analytic_answer(assignment, variable.problem))
             found = value.as_dict()[variable.key] if hasattr(value, "as_dict") else value[variable.key]
             return answers.check_numeric_answer({**answer, "expected": found}, expected)

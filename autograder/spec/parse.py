@@ -183,7 +183,7 @@ def _answers(data, where: str) -> AnswersSpec | None:
         entry = Table(value, f"{where}.variables.{name}")
         variables[name] = AnswerSpec(name, str(entry.get("problem")), entry.get("key", name, str),
                                      float(entry.get("points", 1)), entry.get("title", None, str),
-                                     entry.get("text", False, bool))
+                                     entry.get("text", False, bool), entry.get("span", None, dict))
         entry.done()
     table.done()
     return AnswersSpec(file, tolerance, visibility, variables)

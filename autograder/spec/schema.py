@@ -94,6 +94,8 @@ class AnswerSpec:
     points: float
     title: str | None = None
     text: bool = False  # else: the last number written under the problem's heading in the notebook
+    span: dict | None = None  # not one value: {count, low, high}: at least count values, from low or less to high or
+    # more (a sweep's values)
 
 
 @dataclass(frozen=True)

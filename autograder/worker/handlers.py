@@ -24,7 +24,7 @@ from ..state_dicts import unwrap_state_dict
 from ..training import fit, predict
 from . import cuda_shim, keras_support
 from .arguments import evaluate_arguments
-from .importer import describe_exception, import_student_file
+from .importer import STAND_INS, describe_exception, import_student_file
 from .subjects import NotFound, build, call_text, lookup
 from .trace import trace_ops
 from .values import describe_value, kind_of, plain_numbers
@@ -145,7 +145,7 @@ def handle_import(state, request, arrays):
     fits = keras_support.capture.records if keras_support.capture else []
     return {**outcome.as_dict(), "kinds": kinds, "own": sorted(own), "rebound": rebound, "fits": len(fits),
             "modules": sorted(k for k, v in kinds.items() if v in ("module-class", "keras-model-class")),
-            "cuda_requests": cuda_shim.requests}, {}
+            "cuda_requests": cuda_shim.requests, "stand_ins": list(STAND_INS)}, {}
 
 
 def handle_describe(state, request, arrays):
@@ -326,7 +326,7 @@ def handle_call(state, request, arrays):
         if capture:
             capture.budget = budget
     reply = {"value": describe_value(result)}
-    model = getattr(result, "model", None)
+    model = result if keras_support.is_keras_model(result) else getattr(result, "model", None)
     if keras_support.is_keras_model(model):
         reply["model"] = {"dense_widths": keras_support.dense_widths(model), **keras_support.compiled(model)}
     return reply, {}

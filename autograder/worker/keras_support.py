@@ -163,14 +163,27 @@ def describe_keras(model) -> dict:
             "compiled": compiled(model)}
 
 
+def _reinitialise(model) -> None:
+    """New weights from each layer's own initialisers (a kernel and a bias, where it has them)."""
+    for layer in model._flatten_layers(include_self=False):
+        for name in ("kernel", "bias", "gamma", "beta"):
+            variable = getattr(layer, name, None)
+            initializer = getattr(layer, f"{name}_initializer", None)
+            if variable is not None and initializer is not None and hasattr(variable, "assign"):
+                variable.assign(initializer(variable.shape, dtype=variable.dtype))
+
+
 def fresh_copy(model, seed: int):
-    """The same architecture with new weights."""
+    """The same architecture with new weights: cloned; a subclassed model that can be neither cloned nor copied
+    (it has no config) has its own layers initialised again, in place (what it had learnt is not needed again:
+    the grader trains it from scratch)."""
     keras = keras_module()
     keras.utils.set_random_seed(seed)
     try:
         return keras.models.clone_model(model)
-    except Exception:  # noqa: BLE001 - a subclassed model clone_model cannot rebuild: from its config
-        return type(model).from_config(model.get_config())
+    except Exception:  # noqa: BLE001 - a subclassed model clone_model cannot rebuild
+        _reinitialise(model)
+        return model
 
 
 def dense_widths(model) -> list[int]:
@@ -189,6 +202,7 @@ class FitRecord:
 
 
 SUMMARY_ROWS = 2000
+NOISE_FACTORS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 def _array(value):
@@ -208,13 +222,16 @@ def fit_summary(x, y) -> dict:
         return {**summary, "same_target": False, "comparable": False}
     if xs is ys or np.shares_memory(xs, ys) and np.array_equal(xs, ys):
         return {**summary, "same_target": True, "comparable": True}
-    xs, ys = xs[:SUMMARY_ROWS], ys[:SUMMARY_ROWS]  # enough to measure a noise level
-    difference = (xs.astype(np.float64) - ys.astype(np.float64)).reshape(len(xs), -1)
+    xs, ys = xs[:SUMMARY_ROWS].astype(np.float64), ys[:SUMMARY_ROWS].astype(np.float64)  # enough for a noise level
+    difference = (xs - ys).reshape(len(xs), -1)
     same = bool(np.allclose(difference, 0))
+    # what Gaussian noise of each factor, clipped to [0, 1], spreads to on these targets: to read a factor back
+    noise = np.random.default_rng(0).standard_normal(ys.shape)
+    clipped = {f"{factor:.2f}": float((np.clip(ys + factor * noise, 0, 1) - ys).std()) for factor in NOISE_FACTORS}
     return {**summary, "same_target": same, "comparable": True,
             "noise_std": float(difference.std()), "noise_mean": float(difference.mean()),
             "inputs_min": float(xs.min()), "inputs_max": float(xs.max()),
-            "targets_min": float(ys.min()), "targets_max": float(ys.max())}
+            "targets_min": float(ys.min()), "targets_max": float(ys.max()), "clipped_std": clipped}
 
 
 class FitCapture:
@@ -252,34 +269,73 @@ class FitCapture:
         fit._grader_capture = True
         keras.Model.fit = fit
 
-    def matching(self, match: dict) -> list[FitRecord]:
-        """The recorded fits whose model has the Dense widths (or number of Dense layers) asked for, and, if
-        asked, inputs that differ from the targets (noisy) or not."""
+    def matching(self, match: dict, cells=None) -> list[FitRecord]:
+        """The recorded fits (those made in the notebook cells ``cells = [start, end)`` when there are any) whose
+        model has the Dense widths, or number of Dense layers, asked for; of these, those with inputs that differ
+        from the targets (``noisy``) or not. When none has the inputs asked for, ``nth`` picks one by its place
+        (a denoising model fit without noise is still the second deep model)."""
+        records = self.records
+        if cells is not None:
+            inside = [r for r in records if r.cell is not None and cells[0] <= r.cell < cells[1]]
+            records = inside or records
         found = []
-        for record in self.records:
+        for record in records:
             wanted, widths = match.get("widths"), dense_widths(record.model)
             if wanted is not None and widths != list(wanted):
                 continue
             if match.get("dense_layers") is not None and len(widths) != match["dense_layers"]:
                 continue
-            noisy = match.get("noisy")
-            if noisy is not None and noisy == record.summary.get("same_target", True):
-                continue
             found.append(record)
-        return found
+        noisy = match.get("noisy")
+        if noisy is None:
+            return found
+        chosen = [r for r in found if noisy != r.summary.get("same_target", True)]
+        nth = match.get("nth")
+        if not chosen and nth is not None and len(found) >= nth:
+            return [found[nth - 1]]
+        return chosen
 
 
 capture: FitCapture | None = None
+ADAPTED: list[str] = []  # Keras 2 spellings read as Keras 3's, for the feedback
+
+
+def accept_keras2_lr() -> None:
+    """``Adam(lr=0.001)`` is Keras 2's spelling of ``learning_rate``; Keras 3 refuses it. Read it as
+    ``learning_rate``, and say so: a library-version difference is not a wrong answer."""
+    from keras.src.optimizers import base_optimizer
+
+    original = base_optimizer.BaseOptimizer.__init__
+    if getattr(original, "_grader_lr", False):
+        return
+
+    def __init__(self, learning_rate=0.001, *args, **kwargs):
+        if "lr" in kwargs:
+            learning_rate = kwargs.pop("lr")
+            note = (f"{type(self).__name__}(lr=...) is Keras 2's spelling: Keras 3 calls it learning_rate (and "
+                    "refuses lr); it was read as learning_rate here")
+            if note not in ADAPTED:
+                ADAPTED.append(note)
+        original(self, learning_rate, *args, **kwargs)
+
+    __init__._grader_lr = True
+    base_optimizer.BaseOptimizer.__init__ = __init__
+
+
+def _on_keras_import() -> None:
+    capture.install()
+    accept_keras2_lr()
 
 
 def install_fit_capture(budget: int, cell=lambda: None) -> FitCapture:
-    """Install the capture when Keras is first imported (Keras costs seconds to import: never before)."""
+    """Install the capture (and Keras 2's ``lr``) when Keras is first imported (Keras costs seconds to import:
+    never before)."""
     global capture
     capture = FitCapture(budget, cell)
     from .importer import _AfterImport
 
     if "keras" in sys.modules:
-        capture.install()
+        _on_keras_import()
     else:
-        sys.meta_path.insert(0, _AfterImport("keras", lambda module: capture.install()))
+        sys.meta_path.insert(0, _AfterImport("keras", lambda module: _on_keras_import()))
     return capture

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import sys
 import types
@@ -34,6 +35,7 @@ class StopTraining(BaseException):  # noqa: N818 - control flow: reported as "tr
 class _State:
     def __init__(self):
         self.skipped: list[str] = []  # what was not run: "!pip install x", "drive.mount(...)"
+        self.adapted: list[str] = []  # what was run differently, and how
         self.stopped_cells: int = 0
         self.steps = 0
         self.in_cell = False
@@ -111,6 +113,21 @@ def _fake_colab() -> None:
                         "google.colab.patches": patches})
 
 
+_TF_KERAS = re.compile(r"\btensorflow\.keras\b")
+_FROM_TF_IMPORT_KERAS = re.compile(r"^(\s*)from\s+tensorflow\s+import\s+keras\b", re.M)
+
+
+def _keras_for_tensorflow_keras(lines: list[str]) -> list[str]:
+    """``tensorflow.keras`` is Keras 3 here (on PyTorch, no TensorFlow): its imports read ``keras``."""
+    text = "".join(lines)
+    changed = _FROM_TF_IMPORT_KERAS.sub(r"\1import keras", _TF_KERAS.sub("keras", text))
+    if changed != text:
+        note = "its tensorflow.keras imports were served by Keras 3 (keras), which has the same names, on PyTorch"
+        if note not in state.adapted:
+            state.adapted.append(note)
+    return changed.splitlines(keepends=True)
+
+
 def _neutralise_shell(ip) -> None:
     """``!cmd``, ``%pip``, ``%%bash``... are recorded and skipped; ``%%capture`` just runs its cell."""
     from IPython.utils.text import SList
@@ -176,14 +193,18 @@ def install(settings: dict) -> None:
 
     ip.events.register("pre_run_cell", before)
     ip.events.register("post_run_cell", after)
+    ip.input_transformers_post.append(_keras_for_tensorflow_keras)
     _fake_colab()
     _neutralise_shell(ip)
 
 
 def report() -> dict:
     capture = keras_support.capture
+    from .importer import STAND_INS
+
     return {"skipped": list(state.skipped), "stopped_cells": state.stopped_cells,
-            "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0}
+            "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0,
+            "stand_ins": list(STAND_INS), "adapted": [*state.adapted, *keras_support.ADAPTED]}
 
 
 def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings: dict) -> None:

@@ -38,14 +38,32 @@ def binding(history: list[tuple[int | None, object]], cells) -> tuple[object, in
     return chosen[1], chosen[0], len(history)
 
 
+def describe_match(match: dict) -> str:
+    """``{"dense_layers": 4, "noisy": True}`` in words."""
+    parts = []
+    if "widths" in match:
+        parts.append(f"Dense widths {list(match['widths'])}")
+    if "dense_layers" in match:
+        parts.append(f"{match['dense_layers']} Dense layers")
+    if match.get("noisy") is True:
+        parts.append("inputs that differ from its targets (noisy inputs, clean targets)")
+    elif match.get("noisy") is False:
+        parts.append("its targets as inputs")
+    return " and ".join(parts) or "any architecture"
+
+
 def lookup(state, ref: dict) -> tuple[object, dict]:
     """The object ``ref`` names and where it was found (cell, how many bindings); NotFound if absent."""
     if ref.get("find") == "fit":
-        records = state.fits(ref["source"]).matching(ref.get("match", {}))
+        capture = state.fits(ref["source"])
+        records = capture.matching(ref.get("match", {}), ref.get("cells"))
         if not records:
-            raise NotFound(f"no model passed to fit matches {ref.get('match')}")
-        history = [(record.cell, record) for record in records]
-        record = binding(history, ref["cells"])[0] if ref.get("cells") else records[0]
+            seen = "; ".join(f"Dense widths {keras_support.dense_widths(r.model)}"
+                             f"{', on noisy inputs' if not r.summary.get('same_target', True) else ''}"
+                             for r in capture.records[:6]) or "none"
+            raise NotFound(f"no model passed to fit has {describe_match(ref.get('match', {}))} (models passed to "
+                           f"fit: {seen})")
+        record = records[-1] if ref.get("cells") else records[0]
         return record.model, {"cell": record.cell, "bindings": len(records), "fit": record.summary}
     history = state.history(ref["source"], ref["name"])
     if not history:

@@ -35,3 +35,19 @@ def check_numeric_answer(answer: dict, expected: Expected) -> Verdict:
                              "from neuron k to neuron j; accepted")
     return Verdict(False, f"{name} does not match the answer key within a relative tolerance of {rtol:g} "
                           f"({problem}){written}. Recompute it.")
+
+
+def check_value_span(answer: dict, expected: Expected) -> Verdict:
+    """The variable holds at least ``count`` distinct values, from ``low`` or less to ``high`` or more."""
+    file, name = answer["file"], expected.name
+    if "found" not in answer:
+        return Verdict(False, f"{file} defines no variable {name} ({expected.problem})")
+    if answer["found"] is None:
+        return Verdict(False, f"{name} in {file} is a {str(answer['type'])[:80]}, not numbers")
+    values = np.unique(np.asarray(answer["found"], dtype=np.float64).reshape(-1))
+    count, low, high = expected["count"], expected["low"], expected["high"]
+    shown = ", ".join(f"{v:g}" for v in values[:20])
+    if len(values) < count or values.min() > low or values.max() < high:
+        return Verdict(False, f"{name} holds {len(values)} value(s) ({shown}); {expected.problem} asks for at least "
+                              f"{count}, from {low:g} to {high:g}")
+    return Verdict(True, f"{name} holds {len(values)} values from {values.min():g} to {values.max():g}")

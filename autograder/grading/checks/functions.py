@@ -95,3 +95,22 @@ def check_history_trend(sweep: dict, expected: Expected) -> Verdict:
                                   f"from {argument}={values[i]} to {values[i + 1]} ({shown})")
     return Verdict(True, f"the final {' and '.join(keys)} of {expected.name} fall as {argument} grows "
                          f"({', '.join(f'{v}: {finals[keys[0]][i]:.4g}' for i, v in enumerate(values))})")
+
+
+def check_returned_model(sweep: dict, expected: Expected) -> Verdict:
+    """The Keras model each call trained (the History's model) has the Dense widths expected, written with the
+    call's arguments: ``widths = ["{code_size}", 784]``."""
+    for result in sweep["results"]:
+        kwargs = result["kwargs"]
+        shown = f"{expected.name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+        if "error" in result:
+            return Verdict(False, f"{shown} raised: {result['error']}")
+        wanted = [int(str(w).format(**kwargs)) for w in expected["widths"]]
+        model = result.get("model")
+        if not model:
+            return Verdict(False, f"{shown} returns neither a Keras model nor the History of one's training")
+        if model["dense_widths"] != wanted:
+            return Verdict(False, f"{shown} trains a model of Dense widths {model['dense_widths']}; expected "
+                                  f"{wanted}")
+    widths = ", ".join(str(w).strip("{}") for w in expected["widths"])
+    return Verdict(True, f"each call trains a model of Dense widths [{widths}]")

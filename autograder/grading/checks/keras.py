@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...results import Verdict
 from .expected import Expected
 
@@ -26,6 +28,18 @@ def check_compiled_with(compiled: dict, expected: Expected) -> Verdict:
                          f"{compiled.get('optimizer')}")
 
 
+def noise_factor(fit: dict) -> float:
+    """The noise factor the inputs' spread around the targets shows: read back through the spread that clipped
+    Gaussian noise of known factors gives on the same targets (without clipping, the spread itself)."""
+    found = fit["noise_std"]
+    clipped = fit["inputs_min"] >= -1e-6 and fit["inputs_max"] <= 1 + 1e-6
+    table = sorted((s, float(f)) for f, s in fit.get("clipped_std", {}).items())
+    if not clipped or len(table) < 2:
+        return found
+    spreads, factors = zip(*table, strict=True)
+    return float(np.interp(found, spreads, factors))
+
+
 def check_fit_noise(fit: dict, expected: Expected) -> Verdict:
     """``fit``: what the model was fit on (the spread of inputs minus targets, the inputs' range)."""
     if not fit or not fit.get("comparable"):
@@ -33,17 +47,16 @@ def check_fit_noise(fit: dict, expected: Expected) -> Verdict:
     if fit.get("same_target"):
         return Verdict(False, f"{expected.name} was fit with the targets as inputs: no noise was added. Train on "
                               "noisy inputs and clean targets: fit(x_noisy, x_clean)")
-    wanted, tolerance = expected["noise_std"], expected.get("tolerance", 0.35)
-    found = fit["noise_std"]
+    wanted, tolerance = expected["noise_std"], expected.get("tolerance", 0.05)
+    factor = noise_factor(fit)
     problems = []
     if expected.get("clipped", True) and (fit["inputs_min"] < -1e-6 or fit["inputs_max"] > 1 + 1e-6):
         problems.append(f"the noisy inputs range from {fit['inputs_min']:.3g} to {fit['inputs_max']:.3g}: they are "
                         "not clipped to [0, 1] (np.clip(x_noisy, 0.0, 1.0))")
-    # clipping shrinks the spread of the noise on dark and bright pixels: compare the unclipped level loosely
-    if not (1 - tolerance) * wanted * 0.5 <= found <= (1 + tolerance) * wanted:
-        problems.append(f"the inputs differ from the targets by {found:.3g} (standard deviation), where a noise "
-                        f"factor of {wanted:g} gives about {wanted:g} before clipping")
+    if abs(factor - wanted) > tolerance:
+        problems.append(f"the inputs differ from the targets as Gaussian noise of factor {factor:.2f} does, not "
+                        f"{wanted:g}")
     if problems:
         return Verdict(False, f"{expected.name}: {'; '.join(problems)}")
-    return Verdict(True, f"{expected.name} is fit on noisy inputs (spread {found:.3g}, clipped to [0, 1]) and clean "
-                         "targets")
+    return Verdict(True, f"{expected.name} is fit on noisy inputs (noise factor {factor:.2f}, clipped to [0, 1]) and "
+                         "clean targets")

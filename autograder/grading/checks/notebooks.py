@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from ...results import Verdict
 from .expected import Expected
 
 SHOWN_ERRORS = 4
+
+# Errors that old library code raises under the versions here, and the fix: a version problem, not a wrong answer.
+VERSION_FIXES = (
+    (re.compile(r"Argument\(s\) not recognized: \{'lr'"),
+     "Keras 3 renamed `lr` to `learning_rate`: write Adam(learning_rate=0.001)"),
+    (re.compile(r"Received an invalid value for `units`, expected a positive integer"),
+     "Keras 3 wants a Python int: write Dense(int(code_size), ...) (np.arange gives NumPy integers)"),
+    (re.compile(r"No module named '(tensorflow|tf)\b"),
+     "TensorFlow is not installed here: Keras 3 runs on PyTorch; import `keras` (from keras.layers import Dense) "
+     "rather than `tensorflow` or `tf.keras`"),
+    (re.compile(r"No module named 'keras\.(callbacks\.callbacks|engine|layers\.core|wrappers)"),
+     "a Keras 2 module path: Keras 3 has these names directly in keras.callbacks, keras.layers, keras.models"),
+)
+
+
+def version_fix(text: str) -> str | None:
+    """The fix for an error that is a library-version problem, when it is a known one."""
+    return next((fix for pattern, fix in VERSION_FIXES if pattern.search(text)), None)
 
 
 def _describe(cell: dict) -> str:
@@ -14,7 +34,8 @@ def _describe(cell: dict) -> str:
     if cell["status"] == "timeout":
         return f"{where} did not finish within the time limit"
     kind, message = str(error.get("ename", "an error"))[:80], str(error.get("evalue", ""))[:300]
-    return f"{where} raised {kind}: {message}".rstrip(": ")
+    fix = version_fix(f"{kind}: {message}")
+    return f"{where} raised {kind}: {message}".rstrip(": ") + (f" (a library version problem: {fix})" if fix else "")
 
 
 def check_notebook_runs(report: dict | None, expected: Expected) -> Verdict:

@@ -49,8 +49,8 @@ def _probe(ctx, subject: Subject) -> Probe:
     describe, _ = ctx.link.call("describe", f"building {subject.call_text()}", model=ref)
     found = describe.get("found") or {}
     result = Probe(ref=ref, call=subject.call_text(), describe=describe)
-    if found.get("bindings", 1) > 1 and spec.find == "fit":
-        ctx.note(f"{found['bindings']} models passed to fit match {spec.name}; the last one was graded")
+    if found.get("bindings", 1) > 1 and spec.find == "fit" and not ref.get("cells"):
+        ctx.note(f"{found['bindings']} models passed to fit match {spec.name}; the first one was graded")
     rng = np.random.default_rng(0)
     for shape in (spec.input.shapes if spec.input else ()):
         x = rng.random((2, *shape), dtype=np.float32)
