@@ -15,7 +15,7 @@ from pathlib import Path
 from .submission import Submission
 
 _MARKER = re.compile(
-    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:solution\s+(?:to|for|of)\s+)?(?:problem|question|exercise|task)\s+"
+    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:solution\s+(?:to|for|of)\s+)?(?P<word>problem|question|exercise|task)\s+"
     r"(?P<number>\d+(?:\.\d+)*)\s*(?:part\s*)?"
     r"(?:\(?\s*(?P<part>(?-i:[a-z]))\s*\)|(?P<bare>(?-i:[a-z]))(?=[\s:.)*]|$))?",
     re.IGNORECASE | re.MULTILINE,
@@ -66,14 +66,32 @@ def normalise(problem: str) -> str:
     return re.sub(r"[\s()]", "", problem).lower()
 
 
-def _markers(text: str) -> list[str]:
+def _markers(text: str, within: str | None = None) -> tuple[list[str], str | None]:
+    """The problems a markdown cell names, and the exercise a task after them belongs to. A "Task M" after an
+    "Exercise N" (``within``) is task N.M, as sheets that number their tasks per exercise write them."""
     found = []
     for match in _MARKER.finditer(text):
         part = match["part"] or match["bare"] or ""
-        found.append(normalise(match["number"] + part))
+        number = match["number"]
+        if match["word"].lower() == "task":
+            if within and "." not in number:
+                number = f"{within}.{number}"
+        else:
+            within = number if "." not in number and not part else None
+        found.append(normalise(number + part))
     if _BONUS.search(text):
         found.append("bonus")
-    return found
+    return found, within
+
+
+def _marked_cells(notebook):
+    """``(index, cell, markers)`` for every cell, read in order so that a task is read within its exercise."""
+    within = None
+    for index, cell in enumerate(notebook.cells):
+        markers = []
+        if cell.cell_type == "markdown":
+            markers, within = _markers(cell.source, within)
+        yield index, cell, markers
 
 
 def _parents(key: str) -> list[str]:
@@ -103,10 +121,9 @@ def problem_sections(notebook, problems: list[str]) -> dict[str, Section]:
     wanted = {normalise(p): p for p in problems}
     sections: dict[str, Section] = {}
     current: str | None = None
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for marker in _markers(cell.source):
-                current = marker
+    for _, cell, markers in _marked_cells(notebook):
+        for marker in markers:
+            current = marker
         if current is not None:
             sections.setdefault(current, Section(current)).cells.append(cell)
     answers, shown = {}, set()
@@ -128,8 +145,7 @@ def problem_windows(notebook, problems: list[str]) -> dict[str, tuple[int, int]]
     problem takes the whole problem's cells."""
     segments: list[tuple[str, int, int]] = []
     current, start = None, 0
-    for index, cell in enumerate(notebook.cells):
-        markers = _markers(cell.source) if cell.cell_type == "markdown" else []
+    for index, _, markers in _marked_cells(notebook):
         if markers and markers[-1] != current:
             if current is not None:
                 segments.append((current, start, index))

@@ -123,7 +123,7 @@ def test_returns_names_a_batch_split_by_unpacking():
     verdict = behaviour.check_returns({"kind": "tensor", "count": 1, "batch": 2, "shapes": [[2, 1, 28, 28]]},
                                       expected)
     assert "returns a single tensor of shape (2, 1, 28, 28)" in verdict.feedback
-    assert "splits the batch of 2 in two without an error" in verdict.feedback
+    assert "which splits a batch of 2 in two without an error and raises for any other" in verdict.feedback
     good = {"kind": "tuple", "count": 2, "batch": 3, "shapes": [[3, 784], [3, 2]]}
     assert behaviour.check_returns(good, expected).passed
 
@@ -276,6 +276,94 @@ def test_function_values_and_histories():
     model = {**sweep, "results": [{**r, "value": {"type": "Functional"}} for r in sweep["results"]]}
     assert "returns a Functional, not the History that fit returns" in \
         functions.check_returns_history(model, expected).feedback
+
+
+def test_a_python_int_label_is_an_int64_label_and_an_int32_one_is_not():
+    def labelled(label_dtype):
+        items = _items(shape=(4, 4, 4))
+        for item in items["items"]:
+            item["tuple"] = True
+            item["elements"].append({"type": label_dtype, "dtype": label_dtype, "shape": []})
+        return items
+
+    expected = Expected("Image_Dataset", {"item_shape": [4, 4, 4], "label": True})
+    assert data_sets.check_item_shape(labelled("int"), expected).passed
+    assert data_sets.check_item_shape(labelled("int64"), expected).passed
+    verdict = data_sets.check_item_shape(labelled("int32"), expected)
+    assert verdict.feedback == "the label of Image_Dataset(...)[0] has dtype int32; the handout asks for int64"
+
+
+def _arrays(*series):
+    return {"type": "tuple", "items": [{"type": "ndarray", "dtype": "float64", "shape": [len(s)], "values": list(s)}
+                                       for s in series]}
+
+
+def test_returns_arrays_one_value_per_epoch_and_a_falling_loss():
+    expected = Expected("train_cnn", {"count": 4, "length": 3, "falls": [0]})
+    good = {"value": _arrays([1.0, 0.6, 0.4], [1.1, 0.9, 0.8], [0.3, 0.6, 0.8], [0.3, 0.5, 0.7])}
+    assert functions.check_returns_arrays(good, expected).passed
+    rising = {"value": _arrays([1.2, 1.5, 2.0], [1.1, 0.9, 0.8], [0.3, 0.6, 0.8], [0.3, 0.5, 0.7])}
+    assert functions.check_returns_arrays(rising, expected).feedback == (
+        "train_cnn's returned value 1 (a training loss) does not fall: 1.2 in the first epoch, 2 in the last")
+    assert "returns a tuple of 2; the handout asks for 4 arrays" in \
+        functions.check_returns_arrays({"value": _arrays([1.0, 0.5, 0.2], [1.0, 0.5, 0.2])}, expected).feedback
+    short = {"value": _arrays([1.0, 0.6], [1.1, 0.9], [0.3, 0.6], [0.3, 0.5])}
+    assert "returned value 1 holds 2 number(s); the handout asks for one per epoch (3)" in \
+        functions.check_returns_arrays(short, expected).feedback
+
+
+def test_training_loop_names_unzeroed_gradients_the_optimizer_and_the_loss():
+    expected = Expected("train_ae", {"optimizer": "Adam", "loss": "MSELoss"})
+    good = {"training": {"steps": 30, "zero_grads": 30, "optimizers": ["Adam"], "losses": ["MSELoss"]}}
+    assert functions.check_training_loop(good, expected).feedback == (
+        "train_ae took 30 Adam steps on the MSELoss, zeroing the gradients before each")
+    bad = {"training": {"steps": 30, "zero_grads": 0, "optimizers": ["SGD"], "losses": ["L1Loss"]}}
+    assert functions.check_training_loop(bad, expected).feedback == (
+        "train_ae: it zeroed the gradients 0 time(s) for 30 optimizer steps, so gradients accumulate from step to "
+        "step: call optimizer.zero_grad() before each backward pass; it trains with SGD, not Adam; its loss is "
+        "L1Loss, not MSELoss")
+    by_hand = {"training": {"steps": 30, "zero_grads": 30, "optimizers": ["Adam"], "losses": []}}
+    verdict = functions.check_training_loop(by_hand, expected)
+    assert verdict.passed and "its loss is written by hand, so the grader did not check that it is the MSELoss" in \
+        verdict.feedback
+    assert functions.check_training_loop({"training": {"steps": 0}}, expected).feedback == \
+        "train_ae took no optimizer step"
+
+
+def test_matches_accuracy_takes_a_fraction_or_a_percentage_over_all_examples():
+    predicted = np.eye(3)[[0, 1, 2, 0]]  # predicts 0, 1, 2, 0
+    call = {"predicted": predicted, "labels": np.array([0, 1, 1, 1])}  # 2 of 4 right
+    expected = Expected("evaluate_model")
+    assert functions.check_matches_accuracy({**call, "value": 0.5}, expected).passed
+    assert functions.check_matches_accuracy({**call, "value": 50.0}, expected).passed
+    verdict = functions.check_matches_accuracy({**call, "value": 1.0}, expected)
+    assert "returns 1 for a model whose accuracy on those 4 examples is 0.5" in verdict.feedback
+    listed = {**call, "value": {"type": "ndarray", "dtype": "float64", "shape": [20000], "cut": True}}
+    assert "returns an array of shape (20000,), not one accuracy" in \
+        functions.check_matches_accuracy(listed, expected).feedback
+
+
+def test_matches_encoder_compares_codes_in_order_and_names_a_wrong_shape():
+    codes = np.arange(12, dtype=np.float64).reshape(4, 3)
+    expected = Expected("encode_samples")
+    same = {"type": "ndarray", "dtype": "float32", "shape": [4, 3], "values": codes.tolist()}
+    assert functions.check_matches_encoder({"value": same, "predicted": codes}, expected).passed
+    shuffled = {**same, "values": codes[::-1].tolist()}
+    assert "not the encoder's codes of the loader's first 4 examples, in order" in \
+        functions.check_matches_encoder({"value": shuffled, "predicted": codes}, expected).feedback
+    large = {"type": "ndarray", "dtype": "float32", "shape": [4, 784]}  # too large to be sent with its values
+    assert functions.check_matches_encoder({"value": large, "predicted": codes}, expected).feedback == (
+        "encode_samples returns an array of shape (4, 784); the model's encoder gives (4, 3) for those examples")
+
+
+def test_value_shape_reads_the_shape_of_arrays_too_large_to_send():
+    expected = Expected("encoded_samples", {"shape": [800, 3]}, "Exercise 3.4")
+    answer = {"file": "sheet.ipynb", "found": None, "type": "ndarray", "shape": (800, 150)}
+    assert answers.check_value_shape(answer, expected).feedback == \
+        "encoded_samples has shape (800, 150); Exercise 3.4 asks for (800, 3)"
+    assert answers.check_value_shape({**answer, "shape": (800, 3)}, expected).passed
+    assert "is a str, not an array" in answers.check_value_shape({"file": "f", "found": None, "type": "str"},
+                                                                  expected).feedback
 
 
 def test_keras_compile_and_fit_checks():

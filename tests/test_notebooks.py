@@ -59,6 +59,20 @@ def test_problems_are_found_by_the_headings_students_use():
     assert "bonus" in sections and "1.1" not in sections
 
 
+def test_a_task_under_an_exercise_is_read_as_its_part():
+    notebook = nbformat.v4.new_notebook(cells=[
+        md("## Exercise 1"), md("**1.** the density"), md("### Exercise 2 - CNN Classifier"), md("#### Task 1"),
+        code("a = 1"), md("### Task 2"), code("b = 2"), md("## Exercise 3 - CNN Autoencoder"), md("### Task 1"),
+        code("c = 3"), md("### Observation"), md("Task 7.2 stays 7.2"),
+    ])  # fmt: skip
+    sections = problem_sections(notebook, ["1.1", "2.1", "2.2", "3.1", "7.2"])
+    assert sections["1.1"].whole == "1"
+    assert [c.source for c in sections["2.1"].cells] == ["#### Task 1", "a = 1"]
+    assert [c.source for c in sections["2.2"].cells] == ["### Task 2", "b = 2"]
+    assert [c.source for c in sections["3.1"].cells] == ["### Task 1", "c = 3", "### Observation"]
+    assert "7.2" in sections
+
+
 # ---------------------------------------------------------------- running a notebook
 
 
@@ -101,7 +115,7 @@ def test_a_notebook_runs_in_a_kernel_offline_and_headless(notebook_submission):
         "5.4/AE/constructs"].feedback
     assert checks["3.3/answers/delta3"].passed
     notes = " ".join(result.notes)
-    assert "training in cell(s) 5 was stopped" in notes
+    assert "training in cell(s) 5 was cut to a few optimizer steps" in notes
     assert "!pip install torch" in notes and "%pip install numpy" in notes and "drive.mount('/content/drive')" in notes
     assert "asks for a CUDA GPU; there is none here, so it ran on the CPU" in notes
     assert "prob5_AE.py is missing; the handout asks for the class in that file, so the AE your notebook" in notes
@@ -124,6 +138,44 @@ def test_keras_and_scikit_learn_loaders_work_offline_in_a_notebook(notebook_subm
         worker.close()
     values = {name: entry["value"] for name, entry in header["values"].items()}
     assert values == {"keras_shapes": [28.0, 28.0, 1.0], "digits_count": 1797.0, "captured_ran": 1.0}
+
+
+@pytest.mark.slow
+def test_training_cut_short_lets_loops_over_data_loaders_run_to_their_end(tmp_path):
+    """After the step budget a DataLoader gives one batch of two per pass and steps change nothing, so a sweep
+    binds its last model, trained for the budget's steps only; a loop with no DataLoader is stopped."""
+    from autograder.worker.client import Worker, WorkerSettings
+
+    target = tmp_path / "student"
+    target.mkdir()
+    write_notebook(target / "sweep.ipynb", [
+        code("import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n"
+             "loader = DataLoader(TensorDataset(torch.randn(640, 4), torch.randn(640, 1)), batch_size=64, "
+             "shuffle=True)"),
+        code("sizes, batches = [], []\nfor size in (3, 100, 150):\n    model = torch.nn.Linear(4, 1)\n"
+             "    start = model.weight.detach().clone()\n    opt = torch.optim.Adam(model.parameters(), lr=0.1)\n"
+             "    for epoch in range(50):\n        for x, y in loader:\n            batches.append(len(x))\n"
+             "            opt.zero_grad(); torch.nn.functional.mse_loss(model(x), y).backward(); opt.step()\n"
+             "    sizes.append(size)\nlast_size, moved = size, float((model.weight - start).abs().sum())"),
+        code("w = torch.zeros(1, requires_grad=True)\nopt = torch.optim.SGD([w], lr=0.1)\nfor i in range(1000):\n"
+             "    opt.zero_grad(); (w - 1).pow(2).sum().backward(); opt.step()\nfinished = True"),
+    ])  # fmt: skip
+    worker = Worker(target, WorkerSettings())
+    try:
+        header, _ = worker.call("load_notebook", "running the notebook", 300, file="sweep.ipynb")
+        report = header["notebook"]
+        values, _ = worker.call("values", "reading", 30, file="sweep.ipynb",
+                                names=["sizes", "last_size", "moved", "batches", "finished"])
+    finally:
+        worker.close()
+    assert [cell["status"] for cell in report["cells"]] == ["ok", "ok", "training stopped"]
+    assert report["throttled_cells"] == [1]
+    found = {name: entry["value"] for name, entry in values["values"].items()}
+    assert found["sizes"] == [3.0, 100.0, 150.0] and found["last_size"] == 150.0
+    assert found["moved"] == 0.0  # the last model's steps all came after the budget: none changed it
+    batches = found["batches"]
+    assert batches[:10] == [64.0] * 10 and set(batches[10:]) == {2.0} and len(batches) == 10 + 49 + 50 + 50
+    assert "finished" not in found
 
 
 # ---------------------------------------------------------------- export for human graders

@@ -17,7 +17,7 @@ from ..answer_key import load_thresholds
 from ..datasets.declared import DataMissing, ImageData, as_model_input, load_declared
 from ..spec import Assignment
 from ..tasks import TaskData, task_of
-from ..thresholds import Threshold, threshold_for
+from ..thresholds import MissingThreshold, Threshold, threshold_for
 from .outcomes import NotGradable
 
 _loader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="autograder-data")
@@ -81,8 +81,14 @@ class DataAccess:
         key = ("threshold", recipe_name)
         if key not in self._cache:
             recipe = self.assignment.recipe(recipe_name)
-            found = threshold_for(load_thresholds(self.assignment), recipe_name,
-                                  self.images(recipe.data).data_key)
+            images = self.images(recipe.data)
+            try:
+                found = threshold_for(load_thresholds(self.assignment), recipe_name, images.data_key)
+            except MissingThreshold:
+                raise NotGradable(f"not gradable here: no bar has been calibrated for {recipe_name} on this data "
+                                  f"({images.data_key}); the course staff can derive one with `autograder calibrate "
+                                  f"{self.assignment.id} --recipe {recipe_name}"
+                                  f"{' --data-dir ' + str(self.data_dir) if self.data_dir else ''}`") from None
             if not found.same_data:
                 self.notes.append(f"the threshold of {recipe_name} was calibrated on other data ({found.data_key}); "
                                   "the most lenient calibrated value is used")

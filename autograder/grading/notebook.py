@@ -16,11 +16,12 @@ from .outcomes import CheckFailed
 def _notes(file: str, report: dict) -> list[str]:
     """What the student should know about how their notebook was run."""
     notes = []
-    stopped = [c for c in report.get("cells", []) if c["status"] == "training stopped"]
+    stopped = {c["index"] for c in report.get("cells", []) if c["status"] == "training stopped"}
+    stopped |= set(report.get("throttled_cells", []))
     if stopped:
-        cells = ", ".join(str(c["index"] + 1) for c in stopped)
-        notes.append(f"{file}: training in cell(s) {cells} was stopped after a few optimizer steps; the grader "
-                     "trains your models itself, so the cells after them still ran")
+        cells = ", ".join(str(index + 1) for index in sorted(stopped))
+        notes.append(f"{file}: training in cell(s) {cells} was cut to a few optimizer steps; the grader trains "
+                     "your models itself, so the cells after them still ran")
     if report.get("keras_fits_stopped"):
         notes.append(f"{file}: {report['keras_fits_stopped']} Keras fit call(s) were stopped after a few batches "
                      "each; the grader trains your models itself")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..answer_key import analytic_answer
 from ..results import Verdict
-from ..spec import Assignment, CheckSpec
+from ..spec import Assignment, CheckSpec, LayerSpec
 from .checks import answers, files, notebooks
 from .checks.expected import Expected
 from .imports import import_file
@@ -58,11 +58,20 @@ def _check_id(problem: str, *parts: str) -> str:
 _ARGUMENT = re.compile(r"^\{(\w+)\}$")
 
 
+def _with_argument(value, kwargs: dict):
+    if isinstance(value, str) and (match := _ARGUMENT.match(value)) and match[1] in kwargs:
+        return kwargs[match[1]]
+    if isinstance(value, LayerSpec):
+        return LayerSpec(value.type, {k: _with_argument(v, kwargs) for k, v in value.settings.items()})
+    if isinstance(value, (list, tuple)):
+        return type(value)(_with_argument(v, kwargs) for v in value)
+    return value
+
+
 def with_arguments(options: dict, kwargs: dict) -> dict:
-    """Options written ``"{name}"`` take the value of the subject's argument ``name`` (of its variant): a
-    sweep's code size, say, is the width its code_size check expects."""
-    return {key: kwargs[m[1]] if isinstance(value, str) and (m := _ARGUMENT.match(value)) and m[1] in kwargs
-            else value for key, value in options.items()}
+    """Options (and layer settings) written ``"{name}"`` take the value of the subject's argument ``name`` (of its
+    variant): a sweep's code size, say, is the width its code_size check expects."""
+    return {key: _with_argument(value, kwargs) for key, value in options.items()}
 
 
 def _subject_case(assignment: Assignment, subject: Subject, check: CheckSpec) -> CheckCase:
@@ -128,13 +137,16 @@ def _answer_cases(assignment: Assignment) -> list[CheckCase]:
     cases = []
     spec = assignment.answers
     for variable in spec.variables.values():
-        expected = Expected(variable.variable, {"rtol": spec.tolerance, **(variable.span or {})},
-                            assignment.problem_name(variable.problem))
+        options = {"rtol": spec.tolerance, **(variable.span or {}), **({"shape": variable.shape} if variable.shape
+                                                                         else {})}
+        expected = Expected(variable.variable, options, assignment.problem_name(variable.problem))
 
         def run(ctx, variable=variable, expected=expected):
             answer = student_answer(ctx, variable)
             if variable.span:
                 return answers.check_value_span(answer, expected)
+            if variable.shape:
+                return answers.check_value_shape(answer, expected)
             value = ctx.memo(("analytic", variable.problem), lambda: analytic_answer(assignment, variable.problem))
             found = value.as_dict()[variable.key] if hasattr(value, "as_dict") else value[variable.key]
             return answers.check_numeric_answer({**answer, "expected": found}, expected)

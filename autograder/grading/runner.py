@@ -34,7 +34,7 @@ def run_check(ctx, case: CheckCase) -> CheckResult:
         verdict = Verdict(False, INTERNAL_ERROR)
     feedback = verdict.feedback
     if not verdict.passed and status is None and case.hint and not feedback.startswith("not "):
-        feedback = f"{feedback} {case.hint}"
+        feedback = f"{feedback.rstrip()}{'' if feedback.rstrip().endswith(('.', '!', '?')) else '.'} {case.hint}"
     seconds = time.monotonic() - started - (ctx.stage_seconds.get("start", 0.0) - starting)
     ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
     return CheckResult(

@@ -17,6 +17,7 @@ from ..worker.client import Worker, WorkerSettings
 from . import limits
 from .context import GradingContext
 from .plan import plan_checks
+from .provided import provide_files
 
 
 def _notebook_sources(submission: Submission) -> str:
@@ -105,12 +106,14 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         except SpecError as error:
             raise SubmissionError(str(error)) from None
         submission.adopt_misnamed(expected_file_groups(assignment))
+        provided_notes: list[str] = []
+        provide_files(assignment, submission, data_dir, provided_notes)
         chosen = str(choose_device(device))
         root, written = torchvision_root_ahead(data_dir)
         settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS)
         worker = Worker(submission.root, settings)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
-        ctx.notes.extend(submission.notes)
+        ctx.notes.extend(submission.notes + provided_notes)
         ctx.notes.extend(f"{found} was graded as {name}, the name the handout asks for: rename it"
                          for name, found in submission.renamed.items())
         yield ctx, plan_checks(assignment)

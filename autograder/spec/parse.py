@@ -25,6 +25,7 @@ from .schema import (
     InputSpec,
     NotebookSpec,
     ProblemSpec,
+    ProvidedFolder,
     SubjectSpec,
 )
 
@@ -171,6 +172,23 @@ def _analytic(problem: str, data: dict) -> AnalyticSpec:
     return spec
 
 
+PROVIDED_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+def _provided(data: dict) -> tuple:
+    folders = []
+    for folder, value in data.items():
+        table = Table(value, f"notebook.provide.{folder}")
+        files = dict(table.get("files", kind=dict))
+        for name, array in files.items():
+            if array not in PROVIDED_ARRAYS:
+                raise SpecError(f"notebook.provide.{folder}.files.{name}: {array!r} is not one of "
+                                f"{', '.join(PROVIDED_ARRAYS)}")
+        folders.append(ProvidedFolder(folder, table.get("data", kind=str), table.get("stand_in", None, str), files))
+        table.done()
+    return tuple(folders)
+
+
 def _answers(data, where: str) -> AnswersSpec | None:
     if data is None:
         return None
@@ -183,7 +201,8 @@ def _answers(data, where: str) -> AnswersSpec | None:
         entry = Table(value, f"{where}.variables.{name}")
         variables[name] = AnswerSpec(name, str(entry.get("problem")), entry.get("key", name, str),
                                      float(entry.get("points", 1)), entry.get("title", None, str),
-                                     entry.get("text", False, bool), entry.get("span", None, dict))
+                                     entry.get("text", False, bool), entry.get("span", None, dict),
+                                     tuple(entry.get("shape", [], list)) or None)
         entry.done()
     table.done()
     return AnswersSpec(file, tolerance, visibility, variables)
@@ -295,7 +314,8 @@ def parse_assignment(path: Path) -> Assignment:
         files=tuple(_file(name, value) for name, value in top.get("files", {}, dict).items()),
         notebook=NotebookSpec(points=float(notebook_table.get("points", 0.0)),
                               required=notebook_table.get("required", False, bool),
-                              step_budget=notebook_table.get("step_budget", None, int)) if notebook_table else None,
+                              step_budget=notebook_table.get("step_budget", None, int),
+                              provide=_provided(notebook_table.get("provide", {}, dict))) if notebook_table else None,
         answers=_answers(top.get("answers", None, dict), "answers"),
         data={key: _data(key, value, f"data.{key}") for key, value in top.get("data", {}, dict).items()},
         subjects=_with_layers_of(subjects),

@@ -96,6 +96,7 @@ class AnswerSpec:
     text: bool = False  # else: the last number written under the problem's heading in the notebook
     span: dict | None = None  # not one value: {count, low, high}: at least count values, from low or less to high or
     # more (a sweep's values)
+    shape: tuple | None = None  # not one value: an array of this shape
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,21 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class ProvidedFolder:
+    """Files a handout's notebook loads (``np.load('sign_data/X_train.npy')``), written beside it when the
+    submission lacks them: from ``data`` when this machine has it, else from ``stand_in``, said in a note."""
+
+    folder: str
+    data: str
+    stand_in: str | None = None
+    files: dict = field(default_factory=dict)  # file name -> train_images, train_labels, test_images, test_labels
+
+
+@dataclass(frozen=True)
 class NotebookSpec:
     points: float = 0.0
     required: bool = False
+    provide: tuple[ProvidedFolder, ...] = ()
     step_budget: int | None = None  # optimizer steps (or Keras batches per fit) a cell may train; None: the default
 
 

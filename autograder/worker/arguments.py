@@ -5,6 +5,7 @@
     {"tensor": "X"}                        the same, as a torch tensor
     {"subject": REF}                       a fresh instance of a subject (a model, a data set)
     {"loader": {"dataset": REF, "batch_size": 64, "shuffle": false}}   a DataLoader over a data set subject
+    {"loader": {"tensors": ["X", "Y"], "batch_size": 64}}             a DataLoader over arrays sent (the grader's)
     {"device": true}                       the device the grader trains on
 """
 
@@ -29,7 +30,11 @@ def evaluate(state, spec, arrays: dict):
         from .subjects import build
 
         options = dict(spec["loader"])
-        dataset = build(state, options.pop("dataset"), arrays=arrays)
+        if "tensors" in options:
+            dataset = torch.utils.data.TensorDataset(*(torch.from_numpy(np.array(arrays[name]))
+                                                       for name in options.pop("tensors")))
+        else:
+            dataset = build(state, options.pop("dataset"), arrays=arrays)
         generator = torch.Generator().manual_seed(int(options.pop("seed", 0)))
         return torch.utils.data.DataLoader(dataset, generator=generator, **options)
     if spec.get("device"):

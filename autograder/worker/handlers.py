@@ -310,7 +310,9 @@ def handle_dataset_items(state, request, arrays):
 
 
 def handle_call(state, request, arrays):
-    """Call a function subject with the arguments given (Keras fit calls inside capped at ``steps``)."""
+    """Call a function subject with the arguments given, watching the training it does (optimizer steps,
+    zero_grad calls, the optimizer and loss types); Keras fit calls inside are capped at ``steps``. With
+    ``predict_with``, the model passed as an argument then predicts arrays sent (for the grader to score)."""
     function, _ = lookup(state, request["model"])
     if not callable(function):
         raise NotFound(f"{request['model']['name']} is a {type(function).__name__}, not a function")
@@ -321,15 +323,85 @@ def handle_call(state, request, arrays):
     if capture and request.get("steps"):
         capture.budget = int(request["steps"])
     try:
-        result = state.student(call_text(request["model"]), function, *args, **kwargs)
+        with TrainingWatch() as watch:
+            result = state.student(call_text(request["model"]), function, *args, **kwargs)
     finally:
         if capture:
             capture.budget = budget
-    reply = {"value": describe_value(result)}
+    reply, out = {"value": describe_value(result), "training": watch.report()}, {}
     model = result if keras_support.is_keras_model(result) else getattr(result, "model", None)
     if keras_support.is_keras_model(model):
         reply["model"] = {"dense_widths": keras_support.dense_widths(model), **keras_support.compiled(model)}
-    return reply, {}
+    after = request.get("predict_with")
+    if after:
+        model = (args + list(kwargs.values()))[after["arg"]]
+        part = after.get("part", "forward")
+        outputs = state.student(f"{request['model']['name']}'s model", predict, model,
+                                torch.from_numpy(np.array(arrays[after["inputs"]])), device=state.device,
+                                call=_part(model, part, after.get("parts", {})))
+        out["predicted"] = _as_array(outputs)
+    return reply, out
+
+
+LOSS_FUNCTIONS = {"nll_loss": "NLLLoss", "cross_entropy": "CrossEntropyLoss", "mse_loss": "MSELoss",
+                  "l1_loss": "L1Loss", "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss",
+                  "binary_cross_entropy": "BCELoss", "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+                  "kl_div": "KLDivLoss"}
+
+
+class TrainingWatch:
+    """Counts, while a student's function runs, the optimizer steps, the zero_grad calls (of optimizers or
+    modules), and the types of optimizer and loss used: loss modules and their functional forms
+    (``F.nll_loss`` is reported as NLLLoss), seen through a torch function mode."""
+
+    def __enter__(self):
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
+        from torch.overrides import TorchFunctionMode
+
+        self.steps, self.zero_grads, self.optimizers, self.losses = 0, 0, set(), set()
+        self._zero = (torch.optim.Optimizer.zero_grad, torch.nn.Module.zero_grad)
+        watch = self
+
+        def optimizer_zero_grad(optimizer, *a, **k):
+            watch.zero_grads += 1
+            return watch._zero[0](optimizer, *a, **k)
+
+        def module_zero_grad(module, *a, **k):
+            watch.zero_grads += 1
+            return watch._zero[1](module, *a, **k)
+
+        def on_step(optimizer, args, kwargs):
+            watch.steps += 1
+            watch.optimizers.add(type(optimizer).__name__)
+
+        def on_forward(module, args, output):
+            if isinstance(module, torch.nn.modules.loss._Loss):
+                watch.losses.add(type(module).__name__)
+
+        class Losses(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                name = LOSS_FUNCTIONS.get(getattr(func, "__name__", ""))
+                if name:
+                    watch.losses.add(name)
+                return func(*args, **(kwargs or {}))
+
+        torch.optim.Optimizer.zero_grad, torch.nn.Module.zero_grad = optimizer_zero_grad, module_zero_grad
+        self._handles = [register_optimizer_step_pre_hook(on_step),
+                         torch.nn.modules.module.register_module_forward_hook(on_forward)]
+        self._mode = Losses()
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._mode.__exit__(*exc)
+        torch.optim.Optimizer.zero_grad, torch.nn.Module.zero_grad = self._zero
+        for handle in self._handles:
+            handle.remove()
+        return False
+
+    def report(self) -> dict:
+        return {"steps": self.steps, "zero_grads": self.zero_grads, "optimizers": sorted(self.optimizers),
+                "losses": sorted(self.losses)}
 
 
 def handle_fits(state, request, arrays):
@@ -348,7 +420,10 @@ def handle_values(state, request, arrays):
     found = {}
     for name in request["names"]:
         if name in namespace:
-            found[name] = {"value": plain_numbers(namespace[name]), "type": type(namespace[name]).__name__[:100]}
+            value = namespace[name]
+            found[name] = {"value": plain_numbers(value), "type": type(value).__name__[:100]}
+            if isinstance(value, (np.ndarray, torch.Tensor)):
+                found[name]["shape"] = list(value.shape)
     return {"values": found, "import": outcome.as_dict()}, {}
 
 

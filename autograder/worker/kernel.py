@@ -1,7 +1,7 @@
 """Code that runs inside a notebook's Jupyter kernel (started by the worker, in its sandbox).
 
 ``install`` runs before the notebook's first cell: it makes the kernel end with
-the worker, stops training in a cell after a few optimizer steps, turns shell
+the worker, cuts training in a cell to a few optimizer steps, turns shell
 escapes, package installs and Colab drive mounts into recorded no-ops, sends
 dataset loaders to local copies, and lets CUDA-only code run on the CPU.
 
@@ -24,6 +24,8 @@ from . import cuda_shim, keras_support
 from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
 
 STEP_BUDGET = 10  # optimizer steps a cell may take before its training is stopped
+THROTTLED_BATCH = 2  # examples in each training batch a DataLoader yields once the budget is spent
+THROTTLED_STEPS = 400  # steps on such batches a cell may still take before its training is stopped
 SKIPPED_LINE_MAGICS = ("pip", "conda", "mamba", "cd", "sx", "system", "env", "load_ext", "run")
 SKIPPED_CELL_MAGICS = ("bash", "sh", "script", "system", "writefile", "html", "javascript", "js")
 
@@ -38,6 +40,8 @@ class _State:
         self.adapted: list[str] = []  # what was run differently, and how
         self.stopped_cells: int = 0
         self.steps = 0
+        self.loader_batch = False  # a DataLoader yielded a throttled batch, which may take one step
+        self.throttled_cells: set[int] = set()
         self.in_cell = False
         self.depth = 0  # cells run inside cells (%%capture)
         self.sources: dict[int, str] = {}  # notebook cell index -> its source
@@ -82,9 +86,62 @@ def _on_step(*args, **kwargs):
     if not state.in_cell:
         return
     state.steps += 1
-    if state.steps > STEP_BUDGET:
-        state.stopped_cells += 1
-        raise StopTraining(f"training stopped by the grader after {STEP_BUDGET} optimizer steps in this cell")
+    if state.steps <= STEP_BUDGET:
+        return
+    if state.loader_batch and state.steps <= STEP_BUDGET + THROTTLED_STEPS:
+        state.loader_batch = False  # a throttled loader's batch: the loop goes on, and the step changes nothing
+        for group in args[0].param_groups:
+            for parameter in group["params"]:
+                parameter.grad = None
+        return
+    state.stopped_cells += 1
+    raise StopTraining(f"training stopped by the grader after {STEP_BUDGET} optimizer steps in this cell")
+
+
+def _throttle_data_loaders() -> None:
+    """Once a cell has spent its step budget, every pass over a DataLoader yields one batch of
+    ``THROTTLED_BATCH`` examples, and the optimizer steps taken on them change nothing. Loops over epochs, over
+    models and over learning rates then run to their end in a moment, so that what the cell binds afterwards
+    (the last model of a sweep, the lists it fills) is what the student's code binds, trained for the budget's
+    steps; a loop that takes no batches from a DataLoader is stopped instead."""
+    from torch.utils.data import dataloader
+
+    original = dataloader._BaseDataLoaderIter.__next__
+
+    def __next__(self):
+        if not (state.in_cell and state.steps >= STEP_BUDGET):
+            return original(self)
+        if getattr(self, "_grader_throttled", False):
+            raise StopIteration
+        self._grader_throttled = True
+        state.throttled_cells.add(state.cell)
+        state.loader_batch = True
+        return _first_examples(original(self), THROTTLED_BATCH)
+
+    dataloader._BaseDataLoaderIter.__next__ = __next__
+
+
+def _first_examples(batch, count: int):
+    """The batch cut to its first ``count`` examples: every tensor as long as the first one is cut."""
+    import torch
+
+    tensors = [t for t in (batch if isinstance(batch, (list, tuple)) else batch.values() if isinstance(batch, dict)
+                           else [batch]) if isinstance(t, torch.Tensor) and t.dim() > 0]
+    if not tensors:
+        return batch
+    size = tensors[0].shape[0]
+
+    def cut(item):
+        return item[:count] if isinstance(item, torch.Tensor) and item.dim() > 0 and item.shape[0] == size else item
+
+    if isinstance(batch, torch.Tensor):
+        return cut(batch)
+    if isinstance(batch, dict):
+        return {k: cut(v) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        items = [cut(v) for v in batch]
+        return type(batch)(items) if isinstance(batch, list) or type(batch) is tuple else type(batch)(*items)
+    return batch
 
 
 def _skip(kind: str, what: str):
@@ -175,6 +232,7 @@ def install(settings: dict) -> None:
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     redirect_keras_datasets(settings.get("torchvision_root"))
     optimizer.register_optimizer_step_pre_hook(_on_step)
+    _throttle_data_loaders()
     keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
     state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
     ip = get_ipython()
@@ -182,7 +240,7 @@ def install(settings: dict) -> None:
     def before(info=None):
         state.depth += 1
         if state.depth == 1:
-            state.steps, state.in_cell = 0, True
+            state.steps, state.in_cell, state.loader_batch = 0, True, False
             state.cell = _cell_index(getattr(info, "raw_cell", ""))
 
     def after(result=None):
@@ -203,6 +261,7 @@ def report() -> dict:
     from .importer import STAND_INS
 
     return {"skipped": list(state.skipped), "stopped_cells": state.stopped_cells,
+            "throttled_cells": sorted(c for c in state.throttled_cells if c is not None),
             "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0,
             "stand_ins": list(STAND_INS), "adapted": [*state.adapted, *keras_support.ADAPTED]}
 

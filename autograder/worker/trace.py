@@ -17,7 +17,8 @@ from torch.overrides import TorchFunctionMode
 # Module classes that are layers, and the settings that define them.
 LAYER_MODULES = {
     nn.Conv2d: ("Conv2d", ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
-    nn.ConvTranspose2d: ("ConvTranspose2d", ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
+    nn.ConvTranspose2d: ("ConvTranspose2d", ("in_channels", "out_channels", "kernel_size", "stride", "padding",
+                                             "output_padding")),
     nn.Linear: ("Linear", ("in_features", "out_features")),
     nn.MaxPool2d: ("MaxPool2d", ("kernel_size", "stride", "padding")),
     nn.AvgPool2d: ("AvgPool2d", ("kernel_size", "stride", "padding")),

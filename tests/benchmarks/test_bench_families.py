@@ -8,7 +8,7 @@ import pytest
 from autograder.grading.runner import grade
 from tests.conftest import ROOT, SHARED_DATA
 
-FAMILIES = {"ece4803-hw6": "answer-key", "keras-autoencoders": "answer-key"}
+FAMILIES = {"ece4803-hw6": "answer-key", "keras-autoencoders": "answer-key", "mle-sheet6": "answer-key"}
 
 
 @pytest.mark.slow

@@ -51,3 +51,17 @@ def check_value_span(answer: dict, expected: Expected) -> Verdict:
         return Verdict(False, f"{name} holds {len(values)} value(s) ({shown}); {expected.problem} asks for at least "
                               f"{count}, from {low:g} to {high:g}")
     return Verdict(True, f"{name} holds {len(values)} values from {values.min():g} to {values.max():g}")
+
+
+def check_value_shape(answer: dict, expected: Expected) -> Verdict:
+    """The variable holds an array of the shape expected (what a notebook computed for a plot, say)."""
+    file, name = answer["file"], expected.name
+    if "found" not in answer:
+        return Verdict(False, f"{file} defines no variable {name} ({expected.problem})")
+    shape = answer.get("shape") or (np.shape(answer["found"]) if answer["found"] is not None else None)
+    if shape is None:
+        return Verdict(False, f"{name} in {file} is a {str(answer['type'])[:80]}, not an array")
+    wanted = tuple(expected["shape"])
+    if shape != wanted:
+        return Verdict(False, f"{name} has shape {shape}; {expected.problem} asks for {wanted}")
+    return Verdict(True, f"{name} has shape {wanted}")

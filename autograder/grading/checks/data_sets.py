@@ -32,6 +32,11 @@ def _parts(item: dict, expected: Expected) -> tuple[dict | None, dict | None, st
     return elements[0], None, None
 
 
+def _label_dtype_ok(found: str | None, wanted: str) -> bool:
+    """A Python int is an int64 label: a DataLoader batches it into an int64 tensor."""
+    return found == wanted or (wanted == "int64" and found == "int")
+
+
 def check_item_shape(measured: dict, expected: Expected) -> Verdict:
     if not measured["items"]:
         return Verdict(False, f"{expected.name}(X) has no items")
@@ -48,7 +53,7 @@ def check_item_shape(measured: dict, expected: Expected) -> Verdict:
         if first["dtype"] != dtype:
             return Verdict(False, f"{where} has dtype {first['dtype']}; the handout asks for {dtype} "
                                   f"(convert with .{'float' if dtype == 'float32' else dtype}())")
-        if label is not None and label["dtype"] != expected.get("label_dtype", "int64"):
+        if label is not None and not _label_dtype_ok(label["dtype"], expected.get("label_dtype", "int64")):
             return Verdict(False, f"the label of {where} has dtype {label['dtype']}; the handout asks for "
                                   f"{expected.get('label_dtype', 'int64')}")
     label = f" with a {expected.get('label_dtype', 'int64')} label" if expected.get("label") else ""

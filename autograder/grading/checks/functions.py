@@ -114,3 +114,104 @@ def check_returned_model(sweep: dict, expected: Expected) -> Verdict:
                                   f"{wanted}")
     widths = ", ".join(str(w).strip("{}") for w in expected["widths"])
     return Verdict(True, f"each call trains a model of Dense widths [{widths}]")
+
+
+def _arrays(value) -> list | None:
+    """The items of a returned tuple or list, each as numbers (None for an item that is not)."""
+    if isinstance(value, dict) and value.get("type") in ("tuple", "list"):
+        return [numbers(item) for item in value["items"]]
+    return None
+
+
+def check_returns_arrays(call: dict, expected: Expected) -> Verdict:
+    """The function returns ``count`` arrays of ``length`` values each; those at the indices ``falls`` end below
+    where they start (a training loss)."""
+    count, length = expected["count"], int(expected["length"])
+    items = _arrays(call["value"])
+    found = call["value"].get("type") if isinstance(call["value"], dict) else type(call["value"]).__name__
+    if items is None or len(items) != count:
+        return Verdict(False, f"{expected.name} returns a {found}{f' of {len(items)}' if items else ''}; the handout "
+                              f"asks for {count} arrays (one value per epoch)")
+    for index, item in enumerate(items):
+        size = np.size(item) if item is not None else 0
+        if item is None or size != length:
+            return Verdict(False, f"{expected.name}'s returned value {index + 1} holds {size} number(s); the handout "
+                                  f"asks for one per epoch ({length})")
+    for index in expected.get("falls", []):
+        series = np.asarray(items[index], np.float64).reshape(-1)
+        if not series[-1] < series[0]:
+            return Verdict(False, f"{expected.name}'s returned value {index + 1} (a training loss) does not fall: "
+                                  f"{series[0]:.4g} in the first epoch, {series[-1]:.4g} in the last")
+    return Verdict(True, f"{expected.name} returns {count} arrays of {length} values, one per epoch")
+
+
+def check_training_loop(call: dict, expected: Expected) -> Verdict:
+    """What the function's training did, watched: optimizer steps taken, gradients zeroed before each, the
+    optimizer and the loss the handout names."""
+    training = call["training"]
+    steps, zeroed = training.get("steps", 0), training.get("zero_grads", 0)
+    if steps == 0:
+        return Verdict(False, f"{expected.name} took no optimizer step")
+    problems = []
+    if zeroed < steps:
+        problems.append(f"it zeroed the gradients {zeroed} time(s) for {steps} optimizer steps, so gradients "
+                        "accumulate from step to step: call optimizer.zero_grad() before each backward pass")
+    optimizer = expected.get("optimizer")
+    used = ", ".join(training.get("optimizers", [])) or "no optimizer"
+    if optimizer and optimizer not in training.get("optimizers", []):
+        problems.append(f"it trains with {used}, not {optimizer}")
+    loss, losses = expected.get("loss"), training.get("losses", [])
+    if loss and losses and loss not in losses:
+        problems.append(f"its loss is {', '.join(losses)}, not {loss}")
+    if problems:
+        return Verdict(False, f"{expected.name}: " + "; ".join(problems))
+    unseen = f" (its loss is written by hand, so the grader did not check that it is the {loss})" \
+        if loss and not losses else ""
+    on = f" on the {loss}" if loss and losses else ""
+    return Verdict(True, f"{expected.name} took {steps} {optimizer or ''} steps{on}, zeroing the gradients before "
+                         f"each{unseen}".replace("  ", " "))
+
+
+def _what(described) -> str:
+    """A returned value as the worker described it, in words: "an array of shape (800, 784)", "a str"."""
+    if isinstance(described, dict) and "shape" in described:
+        return f"an array of shape {tuple(described['shape'])}"
+    kind = described.get("type", "value") if isinstance(described, dict) else type(described).__name__
+    return f"a {kind}"
+
+
+def check_matches_accuracy(call: dict, expected: Expected) -> Verdict:
+    """The accuracy the function returns is the accuracy of the model's predictions, computed here."""
+    value = numbers(call["value"])
+    predicted = np.asarray(call["predicted"]).argmax(axis=1)
+    accuracy = float((predicted == call["labels"]).mean())
+    if value is None or np.size(value) != 1:
+        return Verdict(False, f"{expected.name} returns {_what(call['value'])}, not one accuracy")
+    found = float(np.asarray(value).reshape(-1)[0])
+    scale = 100.0 if found > 1.0 + 1e-9 else 1.0  # a percentage is accepted
+    if abs(found / scale - accuracy) > 1e-6:
+        return Verdict(False, f"{expected.name} returns {found:.6g} for a model whose accuracy on those "
+                              f"{len(predicted)} examples is {accuracy:.6g} (computed by the grader from its "
+                              "predictions): count the correct predictions over every batch, and divide by the "
+                              "number of examples")
+    return Verdict(True, f"{expected.name} returns the model's accuracy ({accuracy:.4g} on {len(predicted)} "
+                         "examples, over batches of several sizes)")
+
+
+def check_matches_encoder(call: dict, expected: Expected) -> Verdict:
+    """The function returns the model's codes of the first examples of the loader, in order."""
+    value, described = numbers(call["value"]), call["value"]
+    wanted = np.asarray(call["predicted"], np.float64)
+    shape = tuple(described["shape"]) if isinstance(described, dict) and "shape" in described else \
+        np.shape(value) if value is not None else None
+    if shape is None:
+        return Verdict(False, f"{expected.name} returns {_what(described)}, not an array of codes")
+    if shape != wanted.shape:
+        return Verdict(False, f"{expected.name} returns an array of shape {shape}; the model's encoder gives "
+                              f"{wanted.shape} for those examples")
+    found = np.asarray(value, np.float64)
+    if not np.allclose(found, wanted, rtol=1e-4, atol=1e-5):
+        return Verdict(False, f"{expected.name} returns codes that are not the encoder's codes of the loader's first "
+                              f"{len(wanted)} examples, in order")
+    return Verdict(True, f"{expected.name} returns the encoder's codes of the first {len(wanted)} examples "
+                         f"({found.shape[1]} values each)")

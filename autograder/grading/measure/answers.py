@@ -44,7 +44,10 @@ def student_answer(ctx, spec) -> dict:
         values = {"file": ctx.notebook.file, "values": {}, "import_failed": None}
     answer = {"file": values["file"]}
     if variable in values["values"]:
-        answer.update(found=values["values"][variable]["value"], type=values["values"][variable]["type"])
+        found = values["values"][variable]
+        answer.update(found=found["value"], type=found["type"])
+        if "shape" in found:
+            answer["shape"] = tuple(found["shape"])
     elif spec.text and (written := _written_number(ctx, spec.problem)) is not None:
         answer.update(found=written[0], type="text", text=written[1], file=ctx.notebook.file)
     elif values["import_failed"]:

@@ -10,6 +10,7 @@ from . import models as m
 from .training import train
 
 CASE_OPTIONS = ("cases", "reference", "rtol", "atol")
+CALL_OPTIONS = ("predict",)  # {arg, loader, part, count}: the model argument then predicts that loader's inputs
 SWEEP_OPTIONS = ("keys", "steps", "argument")
 
 
@@ -87,3 +88,34 @@ def fit_record(ctx, subject: Subject) -> dict:
     """What the Keras model the subject names was fit on, as the worker summarised it."""
     found = m.probe(ctx, subject).describe.get("found") or {}
     return found.get("fit") or {}
+
+
+def call_traced(ctx, subject: Subject, check) -> dict:
+    """The function called once with the subject's arguments (the grader's data in its loaders), with what it
+    returned, the training it did, and, if the check asks, what the model it was given then predicts for one
+    of the loaders' inputs (the loader's labels stay here)."""
+    from ..arguments import compile_arguments
+
+    predict = check.options.get("predict")
+
+    def measure():
+        compiled = compile_arguments(ctx, subject)
+        ref = {**reference(ctx, subject), "args": compiled.args, "kwargs": compiled.kwargs}
+        arrays = dict(compiled.arrays)
+        request = {}
+        if predict:
+            inputs, labels = compiled.loaders[predict.get("loader", next(iter(compiled.loaders)))]
+            count = int(predict.get("count", len(inputs)))
+            arrays["predict_inputs"] = inputs[:count]
+            request["predict_with"] = {"arg": predict.get("arg", 0), "inputs": "predict_inputs",
+                                       "part": predict.get("part", "forward"), "parts": predict.get("parts", {})}
+        header, out = ctx.link.call("call", f"calling {subject.call_text()}", 300, arrays=arrays, model=ref,
+                                    **request)
+        measured = {"value": header["value"], "training": header.get("training", {}), "kwargs": subject.kwargs}
+        if predict:
+            measured["predicted"] = out.get("predicted")
+            measured["labels"] = labels[:count]
+        return measured
+
+    key = ("call", subject.key, repr(predict))
+    return ctx.memo(key, measure)
