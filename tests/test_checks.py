@@ -23,6 +23,8 @@ from autograder.grading.measure.training import Scored, WeightsLoad
 from autograder.spec import LayerSpec
 from autograder.thresholds import Threshold
 
+check_scatter = functions.check_scatter_colours
+
 
 def op(kind, **settings):
     return {"op": kind, "settings": settings}
@@ -364,6 +366,32 @@ def test_value_shape_reads_the_shape_of_arrays_too_large_to_send():
     assert answers.check_value_shape({**answer, "shape": (800, 3)}, expected).passed
     assert "is a str, not an array" in answers.check_value_shape({"file": "f", "found": None, "type": "str"},
                                                                   expected).feedback
+
+
+def test_scatter_colours_must_be_the_labels_of_the_samples_plotted():
+    def plot(colours, *recent, cell=9):
+        return {"cell": cell, "points": len(colours or [0, 0, 0, 0]), "three_d": True, "colours": colours,
+                "recent_labels": [list(r) for r in recent]}
+
+    expected = Expected("encode_samples")
+    same = {"problem": "Exercise 3.4", "scatters": [plot([3.0, 1.0, 4.0, 1.0], (7, [5, 9, 2]), (8, [3, 1, 4, 1, 5]))]}
+    assert check_scatter(same, expected).feedback == ("the 4 points of the scatter in Exercise 3.4 are coloured by "
+                                                      "the labels of the samples the DataLoader gave in cell 9, in "
+                                                      "the same order")
+    wrong = {"problem": "Exercise 3.4", "scatters": [plot([0.0, 0.0, 0.0, 0.0], (8, [3, 1, 4, 1, 5]))]}
+    assert check_scatter(wrong, expected).feedback == (
+        "the 4 points of the scatter in Exercise 3.4 are coloured 0, 0, 0, 0 (1 distinct value), but the samples the "
+        "DataLoader gave in cell 9 (those encoded there) have the labels 3, 1, 4, 1 (3 distinct values): the colours "
+        "do not belong to the points. Take the labels from the same batches as the samples, or encode a loader with "
+        "shuffle=False")
+    no_loader = {"problem": "Exercise 3.4", "scatters": [plot([0.0, 1.0, 2.0, 3.0])]}
+    assert "its samples did not come from a DataLoader" in check_scatter(no_loader, expected).feedback
+    plain = {"problem": "Exercise 3.4", "scatters": [plot(None)]}
+    assert "is not coloured by the labels" in check_scatter(plain, expected).feedback
+    per_class = {"problem": "Exercise 3.4", "scatters": [plot(None), plot(None)]}
+    assert check_scatter(per_class, expected).passed
+    assert check_scatter({"problem": "Exercise 3.4", "scatters": []}, expected).feedback == \
+        "no scatter plot is drawn in Exercise 3.4's cells"
 
 
 def test_keras_compile_and_fit_checks():

@@ -80,12 +80,15 @@ def test_without_signs_its_accuracy_is_not_gradable_and_the_notebook_runs_on_a_l
     assert result.checks[0].check_id == "notebook/runs" and result.checks[0].passed
 
 
-def test_the_seeds_loops_run_to_their_end_so_task_4_is_graded_on_the_model_it_really_used():
-    """The seed encodes with the last model of its latent-size loop (150), not the latent-3 one: only a loop
-    that runs to its end shows that, however the grader cuts its training."""
+def test_the_seeds_task_4_is_graded_on_the_model_and_the_labels_it_really_used():
+    """The seed encodes with the last model of its latent-size loop (150), not the latent-3 one (only a loop
+    that runs to its end shows that, however the grader cuts its training), and colours the samples of a
+    shuffled loader with the data set's first 800 labels."""
     result = grade(EXAMPLES / "seed-notebook", device="cpu", keyword="notebook or answers")
     shape = next(c for c in result.checks if c.check_id == "3.4/answers/encoded_samples")
     assert not shape.passed and "has shape (800, 150)" in shape.feedback
+    colours = grade(EXAMPLES / "seed-notebook", device="cpu", keyword="scatter_colours").checks[0]
+    assert not colours.passed and "the colours do not belong to the points" in colours.feedback
     assert result.checks[0].passed, result.checks[0].feedback
     assert any("was cut to a few optimizer steps" in n for n in result.notes)
 

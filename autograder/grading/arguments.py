@@ -31,10 +31,14 @@ class Compiled:
     kwargs: dict
     arrays: dict = field(default_factory=dict)
     loaders: dict = field(default_factory=dict)  # array name -> (inputs, labels) the trusted side keeps
+    data: list = field(default_factory=list)  # what the loaders hold, in words (a stand-in says so)
 
 
 def _loader(ctx, options: dict, compiled: Compiled) -> dict:
     images = ctx.data.images(options["data"])
+    about = ctx.assignment.data_spec(options["data"]).about or options["data"]
+    if about not in compiled.data:
+        compiled.data.append(about)
     split = options.get("split", "train")
     inputs, labels = (images.train_images, images.train_labels) if split == "train" else \
         (images.test_images, images.test_labels)

@@ -42,6 +42,8 @@ class _State:
         self.steps = 0
         self.loader_batch = False  # a DataLoader yielded a throttled batch, which may take one step
         self.throttled_cells: set[int] = set()
+        self.loader_labels: dict = {}  # cell -> the labels its DataLoader batches held, for the last few cells
+        self.scatters: list[dict] = []  # the scatter plots drawn: their cell, size and colours
         self.in_cell = False
         self.depth = 0  # cells run inside cells (%%capture)
         self.sources: dict[int, str] = {}  # notebook cell index -> its source
@@ -110,7 +112,10 @@ def _throttle_data_loaders() -> None:
 
     def __next__(self):
         if not (state.in_cell and state.steps >= STEP_BUDGET):
-            return original(self)
+            batch = original(self)
+            if state.in_cell:
+                _record_labels(batch)
+            return batch
         if getattr(self, "_grader_throttled", False):
             raise StopIteration
         self._grader_throttled = True
@@ -119,6 +124,80 @@ def _throttle_data_loaders() -> None:
         return _first_examples(original(self), THROTTLED_BATCH)
 
     dataloader._BaseDataLoaderIter.__next__ = __next__
+
+
+LABELS_KEPT = 5000  # labels kept per cell, for the cells that last took batches from a DataLoader
+LABEL_CELLS = 4
+SCATTERS_KEPT = 20  # scatter plots recorded (10 with their colours)
+
+
+def _record_labels(batch) -> None:
+    """The labels of a DataLoader batch (its second element, integers), in order, for the cell running now: what
+    a later scatter plot's colours can be compared with."""
+    import torch
+
+    if not isinstance(batch, (list, tuple)) or len(batch) < 2:
+        return
+    labels = batch[1]
+    if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.is_floating_point():
+        return
+    kept = state.loader_labels.setdefault(state.cell, [])
+    if len(kept) < LABELS_KEPT:
+        kept.extend(labels[: LABELS_KEPT - len(kept)].tolist())
+    while len(state.loader_labels) > LABEL_CELLS:
+        state.loader_labels.pop(next(iter(state.loader_labels)))
+
+
+def _record_scatters() -> None:
+    """Every scatter plot the notebook draws (2-D or 3-D), with its colours when they are numbers, and the labels
+    the DataLoaders of the cells before it gave: the grader compares them."""
+    import matplotlib.axes
+    import numpy as np
+
+    original = matplotlib.axes.Axes.scatter
+
+    def scatter(self, x, y, *args, **kwargs):
+        try:
+            colours = kwargs.get("c", args[1] if len(args) > 1 else None)
+            points = int(np.size(x))
+            values = np.asarray(colours) if colours is not None else None
+            numeric = values is not None and values.dtype.kind in "biuf" and values.ndim == 1 and \
+                values.size == points
+            numeric = numeric and sum(s["colours"] is not None for s in state.scatters) < SCATTERS_KEPT // 2
+            if len(state.scatters) < SCATTERS_KEPT and state.in_cell:
+                state.scatters.append({
+                    "cell": state.cell, "points": points, "three_d": getattr(self, "name", "") == "3d",
+                    "colours": values[:LABELS_KEPT].astype(float).tolist() if numeric else None,
+                    "recent_labels": [[cell, labels[:points]] for cell, labels in state.loader_labels.items()
+                                      if numeric and cell is not None and len(labels) >= min(points, LABELS_KEPT)],
+                })
+        except Exception:  # noqa: BLE001 - recording must never change what the student's plot does
+            pass
+        return original(self, x, y, *args, **kwargs)
+
+    matplotlib.axes.Axes.scatter = scatter
+
+
+def _keep_submitted_files(root: Path, limit: int = 5000) -> None:
+    """``torch.save`` onto a file the student submitted is skipped, with a note: the notebook's training is cut
+    short here, so what it would save is not what the student trained; the submitted file is graded."""
+    import itertools
+
+    import torch
+
+    submitted = {p.resolve() for p in itertools.islice(root.rglob("*"), limit) if p.is_file()}
+    original = torch.save
+
+    def save(obj, f, *args, **kwargs):
+        if isinstance(f, (str, os.PathLike)) and Path(f).resolve() in submitted:
+            note = (f"torch.save(..., {str(f)[:100]!r}) was skipped: the notebook's training is cut short here, so "
+                    "the file you submitted is the one graded")
+            if note not in state.adapted:
+                state.adapted.append(note)
+            return None
+        return original(obj, f, *args, **kwargs)
+
+    torch.save = save
 
 
 def _first_examples(batch, count: int):
@@ -233,6 +312,8 @@ def install(settings: dict) -> None:
     redirect_keras_datasets(settings.get("torchvision_root"))
     optimizer.register_optimizer_step_pre_hook(_on_step)
     _throttle_data_loaders()
+    _keep_submitted_files(Path.cwd())
+    _record_scatters()
     keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
     state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
     ip = get_ipython()
@@ -262,6 +343,7 @@ def report() -> dict:
 
     return {"skipped": list(state.skipped), "stopped_cells": state.stopped_cells,
             "throttled_cells": sorted(c for c in state.throttled_cells if c is not None),
+            "scatters": state.scatters,
             "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0,
             "stand_ins": list(STAND_INS), "adapted": [*state.adapted, *keras_support.ADAPTED]}
 

@@ -141,8 +141,8 @@ def check_returns_arrays(call: dict, expected: Expected) -> Verdict:
         series = np.asarray(items[index], np.float64).reshape(-1)
         if not series[-1] < series[0]:
             return Verdict(False, f"{expected.name}'s returned value {index + 1} (a training loss) does not fall: "
-                                  f"{series[0]:.4g} in the first epoch, {series[-1]:.4g} in the last")
-    return Verdict(True, f"{expected.name} returns {count} arrays of {length} values, one per epoch")
+                                  f"{series[0]:.4g} in the first epoch, {series[-1]:.4g} in the last{_on(call)}")
+    return Verdict(True, f"{expected.name} returns {count} arrays of {length} values, one per epoch{_on(call)}")
 
 
 def check_training_loop(call: dict, expected: Expected) -> Verdict:
@@ -169,7 +169,12 @@ def check_training_loop(call: dict, expected: Expected) -> Verdict:
         if loss and not losses else ""
     on = f" on the {loss}" if loss and losses else ""
     return Verdict(True, f"{expected.name} took {steps} {optimizer or ''} steps{on}, zeroing the gradients before "
-                         f"each{unseen}".replace("  ", " "))
+                         f"each{unseen}{_on(call)}".replace("  ", " "))
+
+
+def _on(call: dict) -> str:
+    """What the grader's loaders held, for the feedback: " (called on a stand-in for SIGNS, not SIGNS: ...)"."""
+    return f" (called on {'; '.join(call['data'])})" if call.get("data") else ""
 
 
 def _what(described) -> str:
@@ -195,7 +200,7 @@ def check_matches_accuracy(call: dict, expected: Expected) -> Verdict:
                               "predictions): count the correct predictions over every batch, and divide by the "
                               "number of examples")
     return Verdict(True, f"{expected.name} returns the model's accuracy ({accuracy:.4g} on {len(predicted)} "
-                         "examples, over batches of several sizes)")
+                         f"examples, over batches of several sizes){_on(call)}")
 
 
 def check_matches_encoder(call: dict, expected: Expected) -> Verdict:
@@ -214,4 +219,41 @@ def check_matches_encoder(call: dict, expected: Expected) -> Verdict:
         return Verdict(False, f"{expected.name} returns codes that are not the encoder's codes of the loader's first "
                               f"{len(wanted)} examples, in order")
     return Verdict(True, f"{expected.name} returns the encoder's codes of the first {len(wanted)} examples "
-                         f"({found.shape[1]} values each)")
+                         f"({found.shape[1]} values each){_on(call)}")
+
+
+def _shown(values, count: int = 8) -> str:
+    shown = ", ".join(f"{v:g}" for v in values[:count])
+    distinct = len(set(values))
+    return f"{shown}{', ...' if len(values) > count else ''} ({distinct} distinct value{'s' if distinct != 1 else ''})"
+
+
+def check_scatter_colours(measured: dict, expected: Expected) -> Verdict:
+    """The points of the problem's scatter plot are coloured by the labels of the samples they are codes of:
+    its colours are the labels the DataLoader gave, in the same order, where the samples came from one."""
+    plots, where = measured["scatters"], measured["problem"] or "this problem"
+    if not plots:
+        return Verdict(False, f"no scatter plot is drawn in {where}'s cells")
+    coloured = [plot for plot in plots if plot.get("colours") is not None]
+    if not coloured:
+        cells = [plot["cell"] for plot in plots]
+        if any(cells.count(cell) > 1 for cell in cells):
+            return Verdict(True, f"the scatter in {where} is drawn one group at a time (one call per class); the "
+                                 "grader did not compare its colours with the samples")
+        return Verdict(False, f"the scatter in {where} is not coloured by the labels (no c= array of one label per "
+                              "point)")
+    plot = coloured[-1]
+    colours = plot["colours"]
+    candidates = [(cell, labels) for cell, labels in plot["recent_labels"] if len(labels) >= len(colours)]
+    if not candidates:
+        return Verdict(True, f"the scatter in {where} is coloured by {len(colours)} numbers; its samples did not come "
+                             "from a DataLoader, so the grader could not compare them with their labels")
+    for cell, labels in candidates:
+        if np.array_equal(np.asarray(labels[: len(colours)], np.float64), np.asarray(colours, np.float64)):
+            return Verdict(True, f"the {plot['points']} points of the scatter in {where} are coloured by the labels "
+                                 f"of the samples the DataLoader gave in cell {cell + 1}, in the same order")
+    cell, labels = candidates[-1]
+    return Verdict(False, f"the {plot['points']} points of the scatter in {where} are coloured {_shown(colours)}, "
+                          f"but the samples the DataLoader gave in cell {cell + 1} (those encoded there) have the "
+                          f"labels {_shown(labels[: len(colours)])}: the colours do not belong to the points. Take "
+                          "the labels from the same batches as the samples, or encode a loader with shuffle=False")

@@ -111,7 +111,8 @@ def call_traced(ctx, subject: Subject, check) -> dict:
                                        "part": predict.get("part", "forward"), "parts": predict.get("parts", {})}
         header, out = ctx.link.call("call", f"calling {subject.call_text()}", 300, arrays=arrays, model=ref,
                                     **request)
-        measured = {"value": header["value"], "training": header.get("training", {}), "kwargs": subject.kwargs}
+        measured = {"value": header["value"], "training": header.get("training", {}), "kwargs": subject.kwargs,
+                    "data": compiled.data}
         if predict:
             measured["predicted"] = out.get("predicted")
             measured["labels"] = labels[:count]
@@ -119,3 +120,13 @@ def call_traced(ctx, subject: Subject, check) -> dict:
 
     key = ("call", subject.key, repr(predict))
     return ctx.memo(key, measure)
+
+
+def scatters(ctx, subject: Subject, check) -> dict:
+    """The scatter plots the notebook drew in the subject's problem (each with its colours, when they are
+    numbers, and the labels the DataLoaders of the cells before it gave, in order)."""
+    report = ctx.notebook.report()
+    window = ctx.notebook.window(subject.spec.problem)
+    found = [plot for plot in report.get("scatters", [])
+             if window is None or (plot["cell"] is not None and window[0] <= plot["cell"] < window[1])]
+    return {"scatters": found, "problem": ctx.assignment.problem_name(subject.spec.problem)}
