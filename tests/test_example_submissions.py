@@ -13,6 +13,7 @@ import pytest
 
 from autograder.grading.examples import differences, expected_failures, families
 from autograder.grading.runner import grade
+from autograder.results import CheckResult, SubmissionResult
 from tests.conftest import ROOT
 
 SUBMISSIONS = ROOT / "submissions"
@@ -30,6 +31,15 @@ def test_every_example_folder_has_an_expectation_and_back(name):
     assert family.assignment and family.max_score > 0
     assert sum(1 for e in family.examples.values() if not e["fails"]) >= 3  # correct ones, several styles
     assert sum(1 for e in family.examples.values() if e["fails"]) >= 5  # broken ones
+
+
+def test_expected_failures_read_brackets_literally_and_star_as_any_text():
+    ids = ["3.1/Conv_AE[latent_dim=2]/layer_list", "3.1/Conv_AE[latent_dim=3]/layer_list", "3.1/Conv_AE/x"]
+    result = SubmissionResult("s", "a", [CheckResult(i, i, "3.1", 1, 0, False, "") for i in ids])
+    assert list(expected_failures(result, {ids[0]: "w"})) == [ids[0]]
+    assert list(expected_failures(result, {"3.1/Conv_AE[*]/layer_list": "w"})) == ids[:2]
+    with pytest.raises(LookupError, match="no check matches '3.1/Conv_AE.2./layer_list'"):
+        expected_failures(result, {"3.1/Conv_AE[2]/layer_list": "w"})
 
 
 @pytest.mark.slow

@@ -178,6 +178,33 @@ def test_training_cut_short_lets_loops_over_data_loaders_run_to_their_end(tmp_pa
     assert "finished" not in found
 
 
+@pytest.mark.slow
+def test_torch_save_keeps_submitted_files_and_serves_folders_that_exist_only_on_the_students_machine(tmp_path):
+    from autograder.worker.client import Worker, WorkerSettings
+
+    target = tmp_path / "student"
+    target.mkdir()
+    (target / "weights.pt").write_bytes(b"submitted")
+    write_notebook(target / "save.ipynb", [
+        code("import torch\ntorch.save({'w': torch.ones(2)}, 'weights.pt')\n"
+             "torch.save({'w': torch.ones(3)}, '/content/drive/MyDrive/hw/model.pt')\n"
+             "loaded = float(torch.load('/content/drive/MyDrive/hw/model.pt')['w'].sum())"),
+    ])  # fmt: skip
+    worker = Worker(target, WorkerSettings())
+    try:
+        header, _ = worker.call("load_notebook", "running the notebook", 300, file="save.ipynb")
+        values, _ = worker.call("values", "reading", 30, file="save.ipynb", names=["loaded"])
+    finally:
+        worker.close()
+    report = header["notebook"]
+    assert [cell["status"] for cell in report["cells"]] == ["ok"]
+    assert values["values"]["loaded"]["value"] == 3.0
+    assert (target / "weights.pt").read_bytes() == b"submitted"
+    adapted = " ".join(report["adapted"])
+    assert "torch.save(..., 'weights.pt') was skipped" in adapted
+    assert "torch.save(..., '/content/drive/MyDrive/hw/model.pt') wrote a scratch file" in adapted
+
+
 # ---------------------------------------------------------------- export for human graders
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import textwrap
 import pytest
 
 from autograder.datasets import load_dataset
-from autograder.datasets.torchvision_layout import prepare_torchvision_root
+from autograder.datasets.catalog import DATASETS
+from autograder.datasets.torchvision_layout import STAND_IN, prepare_torchvision_root
 from tests.conftest import ROOT, data_sources
 
 # Run before the student code in the child process: any connection attempt fails loudly.
@@ -64,11 +66,24 @@ def test_the_offline_guard_really_blocks_downloads(tmp_path):
     assert "network access attempted" in result.stderr or "Error downloading" in result.stderr
 
 
-def test_data_sets_that_are_missing_are_reported_not_fatal(tmp_path, fresh_cache):
+def test_a_missing_data_set_is_served_by_its_stand_in_which_says_so(tmp_path, fresh_cache):
+    """Fashion-MNIST is not in any package: student code that loads it runs on MNIST, labelled as such."""
+    prepared = {copy.name: copy for copy in prepare_torchvision_root(tmp_path)}
+    fashion = prepared["fashion-mnist"]
+    assert fashion.note.startswith("a stand-in: ")
+    assert (fashion.folder / "train-images-idx3-ubyte").is_file()
+    assert "fashion-mnist is not on this machine" in (tmp_path / "FashionMNIST" / STAND_IN).read_text()
+    assert not (tmp_path / "MNIST" / STAND_IN).exists()
+
+
+def test_data_sets_that_are_missing_with_no_stand_in_are_reported_not_fatal(tmp_path, fresh_cache, monkeypatch):
+    spec = DATASETS["fashion-mnist"]
+    monkeypatch.setitem(DATASETS, "fashion-mnist", dataclasses.replace(spec, stand_in=None))
     prepared = {copy.name: copy for copy in prepare_torchvision_root(tmp_path)}
     assert prepared["fashion-mnist"].folder is None
     assert "'fashion-mnist' was not found" in prepared["fashion-mnist"].note
     assert not (tmp_path / "FashionMNIST").exists()
+    assert prepared["mnist"].folder is not None
 
 
 def test_cli_prepare_prints_what_it_wrote(tmp_path, fresh_cache):
@@ -78,4 +93,5 @@ def test_cli_prepare_prints_what_it_wrote(tmp_path, fresh_cache):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"mnist          {tmp_path}/MNIST/raw  train 4000, test 1000" in result.stdout
-    assert "fashion-mnist  skipped" in result.stdout
+    assert f"fashion-mnist  {tmp_path}/FashionMNIST/raw" in result.stdout
+    assert "a stand-in: " in result.stdout

@@ -10,7 +10,7 @@ its grade.
 
 from __future__ import annotations
 
-import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +38,16 @@ def families(root: Path) -> list[Family]:
     return found
 
 
+def _matches(check_id: str, pattern: str) -> bool:
+    """``*`` stands for any text; everything else, brackets of sweep arguments included, for itself."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), check_id) is not None
+
+
 def expected_failures(result: SubmissionResult, fails: dict) -> dict[str, str]:
     """check id -> words its feedback must contain, with ``subject/*`` patterns expanded over the results."""
     wanted = {}
     for pattern, words in fails.items():
-        matched = [c.check_id for c in result.checks if fnmatch.fnmatchcase(c.check_id, pattern)]
+        matched = [c.check_id for c in result.checks if _matches(c.check_id, pattern)]
         if not matched:
             raise LookupError(f"no check matches {pattern!r}")
         wanted.update(dict.fromkeys(matched, words))

@@ -178,26 +178,46 @@ def _record_scatters() -> None:
     matplotlib.axes.Axes.scatter = scatter
 
 
-def _keep_submitted_files(root: Path, limit: int = 5000) -> None:
-    """``torch.save`` onto a file the student submitted is skipped, with a note: the notebook's training is cut
-    short here, so what it would save is not what the student trained; the submitted file is graded."""
+def _guard_torch_save(root: Path, limit: int = 5000) -> None:
+    """``torch.save`` as the notebook ran it on the student's machine, as far as the grader can, with a note.
+
+    Onto a file the student submitted: skipped, since the notebook's training is cut short here and the
+    submitted file is the one graded. Into a folder that does not exist here (a Colab Drive the grader did not
+    mount, another machine's path): written to a scratch file instead, which ``torch.load`` of that path reads.
+    """
     import itertools
 
     import torch
 
     submitted = {p.resolve() for p in itertools.islice(root.rglob("*"), limit) if p.is_file()}
-    original = torch.save
+    elsewhere: dict[Path, Path] = {}
+    original_save, original_load = torch.save, torch.load
+
+    def note(text: str) -> None:
+        if text not in state.adapted:
+            state.adapted.append(text)
 
     def save(obj, f, *args, **kwargs):
-        if isinstance(f, (str, os.PathLike)) and Path(f).resolve() in submitted:
-            note = (f"torch.save(..., {str(f)[:100]!r}) was skipped: the notebook's training is cut short here, so "
-                    "the file you submitted is the one graded")
-            if note not in state.adapted:
-                state.adapted.append(note)
-            return None
-        return original(obj, f, *args, **kwargs)
+        if isinstance(f, (str, os.PathLike)):
+            path = Path(f).resolve()
+            if path in submitted:
+                note(f"torch.save(..., {str(f)[:100]!r}) was skipped: the notebook's training is cut short here, "
+                     "so the file you submitted is the one graded")
+                return None
+            if not path.parent.is_dir():
+                scratch = root / ".saved-elsewhere"
+                scratch.mkdir(exist_ok=True)
+                elsewhere[path] = f = scratch / f"{len(elsewhere)}-{path.name}"
+                note(f"torch.save(..., {str(path)[:100]!r}) wrote a scratch file: that folder does not exist "
+                     "where the grader runs the notebook")
+        return original_save(obj, f, *args, **kwargs)
 
-    torch.save = save
+    def load(f, *args, **kwargs):
+        if isinstance(f, (str, os.PathLike)) and Path(f).resolve() in elsewhere:
+            f = elsewhere[Path(f).resolve()]
+        return original_load(f, *args, **kwargs)
+
+    torch.save, torch.load = save, load
 
 
 def _first_examples(batch, count: int):
@@ -312,7 +332,7 @@ def install(settings: dict) -> None:
     redirect_keras_datasets(settings.get("torchvision_root"))
     optimizer.register_optimizer_step_pre_hook(_on_step)
     _throttle_data_loaders()
-    _keep_submitted_files(Path.cwd())
+    _guard_torch_save(Path.cwd())
     _record_scatters()
     keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
     state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
