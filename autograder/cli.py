@@ -88,6 +88,12 @@ def cmd_starter(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
+    return int(text)
+
+
 def _grade_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assignment", metavar="ID", help="assignment id (default: recognised from the files)")
     parser.add_argument("--device", default="auto", help="auto (a CUDA GPU if present), cpu or cuda")
@@ -172,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     grade.add_argument("--out", metavar="DIR", help="many submissions: write gradebook.csv and one results "
                                                     "file per submission here (default: ./autograder-results)")
+    grade.add_argument("--jobs", "-j", type=_positive, metavar="N",
+                       help="submissions graded at once, each in its own worker with its share of the cores "
+                            "(default: what the machine holds)")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again the submissions whose results are already in --out")
+    grade.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local: this machine; ray: one Ray task per submission (pip install 'autograder[ray]')")
+    grade.add_argument("--address", metavar="ADDR", help="with --executor ray: the cluster to join "
+                                                         "(default: start a local Ray)")
     _grade_options(grade)
     grade.set_defaults(run=cmd_grade)
 
@@ -183,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     examples.add_argument("--out", metavar="DIR", help="write gradebook.csv here")
     examples.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     examples.add_argument("--device", default="auto", help="auto (a CUDA GPU if present), cpu or cuda")
+    examples.add_argument("--jobs", "-j", type=_positive, metavar="N",
+                          help="examples graded at once (default: what the machine holds)")
     _add_data_dir(examples)
     examples.set_defaults(run=cmd_examples)
 

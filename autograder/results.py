@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 
@@ -72,6 +73,16 @@ class SubmissionResult:
 
     def not_gradable(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.gradable]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SubmissionResult:
+        """The result ``as_dict`` gave (its derived totals recomputed, not read)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kept = {k: v for k, v in data.items() if k in fields}
+        check_fields = {f.name for f in dataclasses.fields(CheckResult)}
+        kept["checks"] = [CheckResult(**{k: v for k, v in c.items() if k in check_fields})
+                          for c in data.get("checks", [])]
+        return cls(**kept)
 
     def as_dict(self) -> dict:
         data = asdict(self)

@@ -51,7 +51,8 @@ class Limits:
     address_space_bytes: int = 16 * 1024**3  # CPU only
     processes: int = 256  # for the unprivileged uid (threads count too)
     workdir_bytes: int = 1024 * 1024**2  # the tmpfs the student's code runs in (bubblewrap)
-    uid: int = 65534  # "nobody"
+    uid: int = 65534  # "nobody"; concurrent workers take the uids below it, one each (the process limit is
+    # per uid: a fork bomb in one must not starve the others)
 
 
 @functools.cache

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.grading import resources
+from autograder.grading.batch import grade_many
 from autograder.grading.examples import differences, expected_failures, families
 from autograder.grading.runner import grade
 from autograder.results import CheckResult, SubmissionResult
@@ -42,11 +44,23 @@ def test_expected_failures_read_brackets_literally_and_star_as_any_text():
         expected_failures(result, {"3.1/Conv_AE[2]/layer_list": "w"})
 
 
+@pytest.fixture(scope="module")
+def graded_examples(request) -> dict:
+    """The selected examples graded as a class is: several at a time, each in its own worker with its share of
+    the cores, each assignment recognised from the files. Their expected grades are those graded one at a time,
+    so every example also shows that grading at once gives the verdicts of grading in turn."""
+    selected = [(item.callspec.params["name"], item.callspec.params["example"]) for item in request.session.items
+                if getattr(item, "originalname", "") == "test_example_gets_its_expected_grade"]
+    paths = [FAMILIES[name].folder / example for name, example in selected]
+    results = grade_many(paths, jobs=resources.default_jobs("cpu"), device="cpu")
+    return dict(zip(selected, results, strict=True))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name, example", CASES)
-def test_example_gets_its_expected_grade(name, example):
+def test_example_gets_its_expected_grade(name, example, graded_examples):
     family = FAMILIES[name]
-    result = grade(family.folder / example, device="cpu")  # the assignment recognised from the files
+    result = graded_examples[(name, example)]
     problems = differences(result, family, family.examples[example]["fails"])
     assert not problems, "\n".join(problems)
     lost = sum(c.max_points for c in result.failed() if c.check_id in expected_failures(

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import queue
 import sys
+import time
+import traceback
 from pathlib import Path
 
+from tqdm import tqdm
+
+from ..devices import choose_device
 from ..report.gradebook import write_gradebook
 from ..report.gradescope import write_gradescope
 from ..report.junit import write_junit
 from ..report.terminal import render_submission, render_table
+from ..results import SubmissionResult
 from ..submission import CLUTTER, STUDENT_SUFFIXES
+from . import resources
+from .records import ResultStore, fingerprint
 from .runner import grade
 
 
@@ -34,31 +44,88 @@ def expand(paths: list[str]) -> list[Path]:
     return found
 
 
-def _progress(done: int, total: int, name: str) -> None:
-    if total < 2:
-        return
-    bar = "#" * round(30 * done / total)
-    end = "\n" if done == total or not sys.stderr.isatty() else ""
-    print(f"\r[{bar:<30}] {done}/{total} {name[:40]:<40}", end=end, file=sys.stderr, flush=True)
-
-
 def warn_missing_protection(device: str) -> None:
     """Say once, before grading, which protections this machine cannot give the worker."""
-    from ..devices import choose_device
     from ..sandbox import describe_protection
 
     for line in describe_protection(str(choose_device(device))):
         print(f"autograder: sandbox: {line}", file=sys.stderr)
 
 
-def grade_many(submissions: list[Path], **options) -> list:
-    """Grade each submission in turn; one that cannot be graded, or that attacks, never stops the batch."""
-    results = []
-    for index, path in enumerate(submissions):
-        _progress(index, len(submissions), path.name)
-        results.append(grade(path, **options))
-        _progress(index + 1, len(submissions), path.name)
-    return results
+def grade_many(submissions: list[Path], *, jobs: int = 1, out=None, force: bool = False, progress: bool = False,
+               executor: str = "local", address: str | None = None, per_submission: dict | None = None,
+               kept: list | None = None, **options) -> list[SubmissionResult]:
+    """Grade every submission, ``jobs`` at a time, each in its own sandboxed worker with its share of the machine;
+    one that cannot be graded, hangs, crashes or attacks never stops the batch.
+
+    With ``out``, each result is written there as soon as it is graded, and one already graded from the same
+    files with the same options is read back instead of graded again (unless ``force``). ``per_submission`` gives
+    options of single submissions (path -> {"assignment_id": ...}); ``kept`` receives the submissions read back.
+    """
+    per_submission = per_submission or {}
+    store = ResultStore(out) if out is not None else None
+    stamps = {path: fingerprint(path, {**options, **per_submission.get(path, {})})
+              for path in submissions} if store else {}
+    results: dict[Path, SubmissionResult] = {}
+    if store and not force:
+        for path in submissions:
+            if (earlier := store.load(Path(path).name, stamps[path])) is not None:
+                results[path] = earlier
+    todo = [path for path in submissions if path not in results]
+    if kept is not None:
+        kept.extend(results)
+    bar = tqdm(total=len(submissions), initial=len(results), unit="submission", disable=not progress or None,
+               file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    with bar:
+        for path, result in _run(todo, jobs, executor, address, options, per_submission):
+            if store:
+                store.save(result, stamps[path])
+            results[path] = result
+            bar.set_postfix_str(Path(path).name[:30], refresh=False)
+            bar.update()
+    return [results[path] for path in submissions]
+
+
+def _run(todo: list[Path], jobs: int, executor: str, address: str | None, options: dict, per_submission: dict):
+    """(path, result) pairs as they finish."""
+    if executor == "ray":
+        from .ray_executor import grade_on_ray
+
+        yield from grade_on_ray(todo, jobs=jobs, address=address, options=options, per_submission=per_submission)
+        return
+    device = str(choose_device(options.get("device", "auto")))
+    share = resources.share(min(jobs, max(1, len(todo))), device)
+    slots: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for slot in range(share.jobs):
+        slots.put(slot)
+
+    def one(path: Path) -> SubmissionResult:
+        slot = slots.get()
+        try:
+            return grade_safely(path, share=share.for_slot(slot), **{**options, **per_submission.get(path, {})})
+        finally:
+            slots.put(slot)
+
+    if share.jobs == 1:
+        for path in todo:
+            yield path, one(path)
+        return
+    with concurrent.futures.ThreadPoolExecutor(share.jobs, thread_name_prefix="autograder-job") as pool:
+        futures = {pool.submit(one, path): path for path in todo}
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future.result()
+
+
+def grade_safely(path: Path, **options) -> SubmissionResult:
+    """``grade``, and should the grader itself fail, a result that says so (with the traceback for the staff)."""
+    try:
+        return grade(path, **options)
+    except Exception as error:  # noqa: BLE001 - one submission's trouble never ends the batch
+        result = SubmissionResult(submission=Path(path).name, assignment=options.get("assignment_id"))
+        result.error = (f"the grader itself failed on this submission ({type(error).__name__}); "
+                        "the staff have the details")
+        result.staff_log.append(traceback.format_exc())
+        return result
 
 
 def grade_paths(args) -> int:
@@ -67,23 +134,41 @@ def grade_paths(args) -> int:
     if not submissions:
         print("autograder grade: no submissions found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
-    results = grade_many(submissions, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
-                         keyword=args.keyword)
-    write_reports(results, args)
+    options = dict(assignment_id=args.assignment, data_dir=args.data_dir, device=args.device, keyword=args.keyword)
+    if len(submissions) == 1 and not args.out:
+        write_reports(grade_many(submissions, **options), args)
+        return 0
+    out = Path(args.out or "autograder-results")
+    jobs = args.jobs or resources.default_jobs(str(choose_device(args.device)))
+    names = [Path(p).name for p in submissions]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        print(f"autograder grade: several submissions are named {', '.join(twice)}; give them distinct names",
+              file=sys.stderr)
+        return 2
+    started, kept = time.monotonic(), []
+    results = grade_many(submissions, jobs=jobs, out=out, force=args.force, progress=True, executor=args.executor,
+                         address=args.address, kept=kept, **options)
+    write_reports(results, args, out=out, everything=ResultStore(out).all_results())
+    now = [r for path, r in zip(submissions, results, strict=True) if path not in kept]
+    print(render_summary(now, len(kept), time.monotonic() - started, jobs), file=sys.stderr)
     return 0
 
 
-def write_reports(results: list, args) -> None:
-    if len(results) == 1:
+def write_reports(results: list, args, out: Path | None = None, everything: list | None = None) -> None:
+    """One submission: its report on the terminal (and Gradescope's file with ``--results``). Many: the table,
+    and the gradebook of every result in ``out`` (this batch's and earlier ones')."""
+    if len(results) == 1 and out is None:
         print(render_submission(results[0]))
         if args.results:
             write_gradescope(results[0], args.results)
     else:
-        out = Path(args.out or "autograder-results")
+        out = Path(out or args.out or "autograder-results")
         out.mkdir(parents=True, exist_ok=True)
-        for result in results:
-            write_gradescope(result, out / f"{result.submission}.json")
-        write_gradebook(results, out / "gradebook.csv")
+        if everything is None:
+            for result in results:
+                write_gradescope(result, out / f"{result.submission}.json")
+        write_gradebook(everything or results, out / "gradebook.csv")
         print(render_table(results))
         print(f"gradebook: {out / 'gradebook.csv'}; one results file per submission in {out}/")
     if args.junit:
@@ -91,6 +176,19 @@ def write_reports(results: list, args) -> None:
     for result in results:
         for entry in result.staff_log:
             print(f"autograder: {result.submission}: {entry}", file=sys.stderr)
+
+
+def render_summary(results: list[SubmissionResult], kept: int, seconds: float, jobs: int) -> str:
+    """What was graded now (and what could not be, and why), the slowest, and the rate."""
+    graded = [r for r in results if not r.error]
+    lines = [f"graded {len(graded)} submission{'s' * (len(graded) != 1)} in {seconds:.0f} s, {jobs} at a time"
+             + (f" ({seconds / len(results):.1f} s per submission)" if results else "")
+             + (f"; {kept} kept from an earlier run (--force grades them again)" if kept else "")]
+    lines += [f"  not graded: {r.submission}: {r.error}" for r in results if r.error]
+    slowest = sorted(graded, key=lambda r: r.seconds, reverse=True)[:3]
+    if slowest:
+        lines.append("  slowest: " + ", ".join(f"{r.submission} {r.seconds:.0f} s" for r in slowest))
+    return "\n".join(lines)
 
 
 def grade_examples(args) -> int:
@@ -103,18 +201,14 @@ def grade_examples(args) -> int:
     if not chosen:
         print(f"autograder examples: no folder with an expected.toml under {args.root}", file=sys.stderr)
         return 2
-    rows, all_results = [], []
-    total = sum(len(f.examples) for f in chosen)
-    done = 0
-    for family in chosen:
-        for name, entry in family.examples.items():
-            _progress(done, total, f"{family.folder.name}/{name}")
-            result = grade(family.folder / name, assignment_id=family.assignment, data_dir=args.data_dir,
-                           device=args.device)
-            done += 1
-            all_results.append(result)
-            rows.append((family, name, result, differences(result, family, entry["fails"])))
-    _progress(total, total, "")
+    examples = [(family, name, entry) for family in chosen for name, entry in family.examples.items()]
+    paths = [family.folder / name for family, name, _ in examples]
+    jobs = args.jobs or resources.default_jobs(str(choose_device(args.device)))
+    all_results = grade_many(paths, jobs=jobs, progress=True, data_dir=args.data_dir, device=args.device,
+                             per_submission={path: {"assignment_id": family.assignment}
+                                             for path, (family, *_) in zip(paths, examples, strict=True)})
+    rows = [(family, name, result, differences(result, family, entry["fails"]))
+            for (family, name, entry), result in zip(examples, all_results, strict=True)]
     print(render_examples(rows))
     if args.out:
         out = Path(args.out)

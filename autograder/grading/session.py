@@ -8,16 +8,18 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from ..devices import choose_device
 from ..spec import Assignment, SpecError, available_assignments, load_assignment, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
-from . import limits
+from . import limits, resources
 from .context import GradingContext
 from .plan import plan_checks
 from .provided import provide_files
+from .resources import Share
 
 
 def _notebook_sources(submission: Submission) -> str:
@@ -68,6 +70,7 @@ def recognise_assignment(submission: Submission) -> str:
 
 
 _prepared_roots: dict = {}
+_prepared_lock = threading.Lock()
 _preparing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="autograder-torchvision")
 
 
@@ -75,6 +78,11 @@ def torchvision_root_ahead(data_dir) -> tuple[str, concurrent.futures.Future]:
     """The folder of a torchvision-layout copy of the data, and the future that writes it (once per
     process and data directory): the worker can start while the copy is being written."""
     key = str(data_dir)
+    with _prepared_lock:  # submissions graded at once share one copy
+        return _root_ahead(key, data_dir)
+
+
+def _root_ahead(key: str, data_dir) -> tuple[str, concurrent.futures.Future]:
     if key not in _prepared_roots:
         from ..datasets.torchvision_layout import prepare_torchvision_root
 
@@ -93,7 +101,8 @@ def torchvision_root(data_dir) -> str:
 
 
 @contextlib.contextmanager
-def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=None, device: str = "auto"):
+def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=None, device: str = "auto",
+                    share: Share | None = None):
     """Yield ``(context, planned checks)`` for one submission; cleans up its worker and scratch folder."""
     scratch = Path(tempfile.mkdtemp(prefix="autograder-submission-"))
     worker = None
@@ -110,7 +119,10 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         provide_files(assignment, submission, data_dir, provided_notes)
         chosen = str(choose_device(device))
         root, written = torchvision_root_ahead(data_dir)
-        settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS)
+        share = share or resources.share(1, chosen)
+        settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS,
+                                  threads=share.threads, gpu_memory_fraction=share.gpu_memory_fraction,
+                                  slot=share.slot)
         worker = Worker(submission.root, settings)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes + provided_notes)

@@ -59,6 +59,8 @@ def main() -> int:
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
+        if settings.get("gpu_memory_fraction") and torch.cuda.is_available():  # workers share the GPU
+            torch.cuda.set_per_process_memory_fraction(float(settings["gpu_memory_fraction"]))
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))

@@ -40,9 +40,11 @@ class WorkerFailure(RuntimeError):
 @dataclass(frozen=True)
 class WorkerSettings:
     device: str = "cpu"
-    threads: int = 2
+    threads: int = 2  # torch and OpenMP threads: the worker's share of the cores
     torchvision_root: str | None = None
     import_seconds: float = 60.0  # the worker's soft limit on importing one file
+    gpu_memory_fraction: float | None = None  # its share of the GPU's memory, when workers share one
+    slot: int = 0  # which of the concurrent workers: each runs as its own unprivileged uid
 
 
 def _signal_name(number: int) -> str:
@@ -97,12 +99,13 @@ class Worker:
     """One worker process for one submission's scratch folder."""
 
     def __init__(self, scratch: Path, settings: WorkerSettings, launcher=None):
-        from ..sandbox import Launcher
+        from ..sandbox import Launcher, Limits
 
         self.scratch = scratch
         self.settings = settings
         readable = [Path(settings.torchvision_root)] if settings.torchvision_root else []
-        self.launcher = launcher or Launcher(device=settings.device, readable=readable)
+        self.launcher = launcher or Launcher(limits=Limits(uid=Limits.uid - settings.slot), device=settings.device,
+                                             readable=readable)
         self.process: subprocess.Popen | None = None
         self.output = OutputTail()
         self.starts = 0
@@ -119,12 +122,16 @@ class Worker:
             "PATH": "/usr/bin:/bin",
             "HOME": str(self.scratch),
             "LANG": "C.UTF-8",
+            "USER": "student",  # getpass.getuser() answers without a passwd entry for the worker's uid
             "PYTHONPATH": package_root,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
             "MPLBACKEND": "Agg",
             "KERAS_BACKEND": "torch",  # Keras 3 student code runs on PyTorch; there is no TensorFlow
             "OMP_NUM_THREADS": str(self.settings.threads),
+            "MKL_NUM_THREADS": str(self.settings.threads),
+            "OPENBLAS_NUM_THREADS": str(self.settings.threads),
+            "OMP_WAIT_POLICY": "PASSIVE",  # waiting OpenMP threads sleep: no spinning against other processes
             "CUBLAS_WORKSPACE_CONFIG": ":4096:8",  # deterministic cuBLAS
             "AUTOGRADER_WORKER_SETTINGS": json.dumps({**self.settings.__dict__, **self.launcher.worker_settings()}),
         }

@@ -327,6 +327,11 @@ def install(settings: dict) -> None:
     if root not in sys.path:
         sys.path.append(root)  # the notebook imports the student's .py files, after the standard paths
     seed_everything(int(settings.get("seed", 0)))
+    import torch
+
+    torch.set_num_threads(max(1, int(settings.get("threads", 2))))
+    if settings.get("gpu_memory_fraction") and torch.cuda.is_available():  # workers share the GPU
+        torch.cuda.set_per_process_memory_fraction(float(settings["gpu_memory_fraction"]))
     cuda_shim.install()
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     redirect_keras_datasets(settings.get("torchvision_root"))

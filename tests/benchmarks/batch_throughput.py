@@ -1,0 +1,78 @@
+"""Seconds per submission for a class of cpsc663-ex2 submissions, one at a time and several at a time.
+
+    python tests/benchmarks/batch_throughput.py [--count 20] [--jobs 1 2] [--device cpu|cuda] [--data-dir DIR]
+
+Not run in CI (it grades the class once per --jobs value): run it on the machine
+to measure, e.g. a GPU machine with ``--count 64 --jobs 1 4 8 --device cuda``.
+The class is copies of the bundled examples (correct and broken, files and
+notebooks), each copy its own submission. Prints one line per --jobs value and
+the brief-training floor (the seconds the checks that train spend, summed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from autograder.grading.batch import grade_many  # noqa: E402
+from autograder.grading.examples import differences, families  # noqa: E402
+
+FAMILY = "cpsc663-ex2"
+
+
+def make_class(into: Path, count: int) -> list[tuple[Path, str]]:
+    family = next(f for f in families(ROOT / "submissions") if f.folder.name == FAMILY)
+    examples = sorted(family.examples)
+    made = []
+    for index in range(count):
+        example = examples[index % len(examples)]
+        target = into / f"{index:03d}-{example}"
+        shutil.copytree(family.folder / example, target, symlinks=False)
+        made.append((target, example))
+    return made
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args(argv)
+    family = next(f for f in families(ROOT / "submissions") if f.folder.name == FAMILY)
+    figures = []
+    with tempfile.TemporaryDirectory() as scratch:
+        made = make_class(Path(scratch), args.count)
+        paths = [path for path, _ in made]
+        grade_many(paths[:1], device=args.device, data_dir=args.data_dir, keyword="files")  # data caches warm
+        for jobs in args.jobs:
+            started = time.monotonic()
+            results = grade_many(paths, jobs=jobs, device=args.device, data_dir=args.data_dir,
+                                 assignment_id=family.assignment)
+            seconds = time.monotonic() - started
+            wrong = [example for (_, example), r in zip(made, results, strict=True)
+                     if differences(r, family, family.examples[example]["fails"])]
+            training = sum(v for r in results for k, v in r.stage_seconds.items() if "train" in k)
+            line = {"jobs": jobs, "submissions": len(paths), "seconds": round(seconds, 1),
+                    "per_submission": round(seconds / len(paths), 2),
+                    "per_minute": round(60 * len(paths) / seconds, 1),
+                    "training_seconds_per_submission": round(training / len(paths), 2),
+                    "wrong_grades": wrong}
+            figures.append(line)
+            print(json.dumps(line), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    return 1 if any(f["wrong_grades"] for f in figures) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

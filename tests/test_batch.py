@@ -1,0 +1,182 @@
+"""Grading a class: shares of the machine, results kept as they come, a batch resumed, verdicts as in sequence."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder.grading import batch, records, resources
+from autograder.grading.examples import differences, families
+from autograder.results import CheckResult, SubmissionResult
+from autograder.worker.client import Worker, WorkerSettings
+from tests.conftest import ROOT
+
+SUBMISSIONS = ROOT / "submissions"
+FAMILIES = {family.folder.name: family for family in families(SUBMISSIONS)}
+
+
+# ---------------------------------------------------------------- shares of the machine
+
+
+def test_cores_are_divided_among_the_workers_never_more_threads_than_cores():
+    assert resources.share(1, "cpu", cores=2, gpus=0) == resources.Share(1, 2)
+    assert resources.share(2, "cpu", cores=2, gpus=0).threads == 1
+    assert resources.share(5, "cpu", cores=2, gpus=0).threads == 1  # one at least, even when oversubscribed
+    assert resources.share(4, "cpu", cores=16, gpus=0).threads == 4
+    assert resources.share(1, "cpu", cores=64, gpus=0).threads == resources.MAX_THREADS
+
+
+def test_workers_sharing_a_gpu_each_get_a_part_of_its_memory():
+    assert resources.share(1, "cuda", cores=16, gpus=1).gpu_memory_fraction is None
+    assert resources.share(4, "cuda", cores=16, gpus=1).gpu_memory_fraction == pytest.approx(0.225)
+    assert resources.share(4, "cuda", cores=16, gpus=2).gpu_memory_fraction == pytest.approx(0.45)
+    assert "4 at a time, 4 threads each, 22% of a GPU's memory each" == resources.share(
+        4, "cuda", cores=16, gpus=1).describe()
+
+
+def test_default_jobs_is_what_the_machine_holds():
+    gib = 1024**3
+    assert resources.default_jobs("cpu", cores=2, memory=24 * gib, gpus=0) == 2
+    assert resources.default_jobs("cpu", cores=16, memory=8 * gib, gpus=0) == 4  # memory bounds it
+    assert resources.default_jobs("cpu", cores=16, memory=gib, gpus=0) == 1
+    assert resources.default_jobs("cuda", cores=16, memory=128 * gib, gpus=1) == resources.WORKERS_PER_GPU
+
+
+def test_the_worker_runs_with_its_share_of_threads_and_openmp_waiting_passively(tmp_path):
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "probe.py").write_text("import os, torch\nTHREADS = torch.get_num_threads()\n"
+                                      "PASSIVE = os.environ.get('OMP_WAIT_POLICY') == 'PASSIVE'\n")
+    worker = Worker(student, WorkerSettings(threads=1, slot=1))
+    try:
+        header, _ = worker.call("values", "reading", 60, file="probe.py", names=["THREADS", "PASSIVE"])
+    finally:
+        worker.close()
+    assert header["values"]["THREADS"]["value"] == 1.0, header
+    assert header["values"]["PASSIVE"]["value"] == 1.0
+    env = worker._environment()
+    assert env["OMP_NUM_THREADS"] == "1" and env["OMP_WAIT_POLICY"] == "PASSIVE"
+    if worker.launcher.drop_uid is not None:  # each concurrent worker its own uid: process limits apart
+        assert worker.launcher.drop_uid == 65533
+
+
+# ---------------------------------------------------------------- results kept, a batch resumed
+
+
+def _fake_grade(calls: list, seconds: float = 0.0):
+    def grade(path, **options):
+        calls.append((path.name, options.get("share")))
+        time.sleep(seconds)
+        if path.name == "crashes":
+            raise RuntimeError("the grader's own bug")
+        return SubmissionResult(path.name, "a", [CheckResult("1/x", "x", "1", 2, 2, True, "ok")], seconds=seconds)
+
+    return grade
+
+
+def _class_of(tmp_path, names):
+    folder = tmp_path / "class"
+    for name in names:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "answers.py").write_text(f"who = {name!r}\n")
+    return [folder / name for name in names]
+
+
+def test_each_result_is_written_as_it_comes_and_a_rerun_grades_only_what_changed(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(batch, "grade", _fake_grade(calls))
+    paths = _class_of(tmp_path, ["ann", "bob", "cy"])
+    out = tmp_path / "out"
+    first = batch.grade_many(paths, jobs=2, out=out, device="cpu")
+    assert [r.submission for r in first] == ["ann", "bob", "cy"] and len(calls) == 3
+    assert sorted(p.name for p in out.glob("*.json")) == ["ann.json", "bob.json", "cy.json"]  # Gradescope's files
+
+    calls.clear()
+    (paths[1] / "answers.py").write_text("who = 'bob, resubmitted'\n")
+    kept = []
+    again = batch.grade_many(paths, jobs=2, out=out, kept=kept, device="cpu")
+    assert [name for name, _ in calls] == ["bob"] and sorted(p.name for p in kept) == ["ann", "cy"]
+    assert [r.submission for r in again] == ["ann", "bob", "cy"] and again[0] == first[0]
+
+    calls.clear()
+    batch.grade_many(paths, jobs=2, out=out, device="cpu", keyword="1/x")  # other options: graded again
+    assert len(calls) == 3
+    calls.clear()
+    batch.grade_many(paths, jobs=2, out=out, force=True, device="cpu", keyword="1/x")
+    assert len(calls) == 3
+    assert {r.submission for r in records.ResultStore(out).all_results()} == {"ann", "bob", "cy"}
+
+
+def test_a_half_written_record_is_graded_again(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(batch, "grade", _fake_grade(calls))
+    paths = _class_of(tmp_path, ["ann"])
+    batch.grade_many(paths, out=tmp_path / "out", device="cpu")
+    record = tmp_path / "out" / "records" / "ann.json"
+    record.write_text(record.read_text()[:40])
+    calls.clear()
+    batch.grade_many(paths, out=tmp_path / "out", device="cpu")
+    assert len(calls) == 1
+
+
+def test_concurrent_gradings_each_hold_their_own_slot_and_a_grader_crash_stays_with_its_submission(
+        tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(batch, "grade", _fake_grade(calls, seconds=0.2))
+    paths = _class_of(tmp_path, ["ann", "bob", "crashes", "dee", "eve", "fay"])
+    started = time.monotonic()
+    results = batch.grade_many(paths, jobs=3, device="cpu")
+    assert time.monotonic() - started < 6 * 0.2  # they overlapped
+    shares = [share for _, share in calls]
+    assert {s.slot for s in shares} == {0, 1, 2} and {s.threads for s in shares} == {
+        resources.share(3, "cpu").threads}
+    crashed = results[2]
+    assert crashed.error.startswith("the grader itself failed on this submission (RuntimeError)")
+    assert "the grader's own bug" in crashed.staff_log[0]
+    assert [r.error for i, r in enumerate(results) if i != 2] == [None] * 5
+
+
+def test_the_summary_names_what_was_not_graded_and_the_slowest():
+    results = [SubmissionResult("ann", "a", seconds=12.0), SubmissionResult("bob", "a", error="not a zip"),
+               SubmissionResult("cy", "a", seconds=31.0)]
+    text = batch.render_summary(results, kept=4, seconds=30.0, jobs=2)
+    assert text.splitlines() == [
+        "graded 2 submissions in 30 s, 2 at a time (10.0 s per submission); 4 kept from an earlier run "
+        "(--force grades them again)",
+        "  not graded: bob: not a zip",
+        "  slowest: cy 31 s, ann 12 s",
+    ]
+
+
+def test_cli_jobs_must_be_a_positive_number():
+    result = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "x", "--jobs", "0"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "argument --jobs/-j: a whole number of 1 or more, not '0'" in result.stderr
+
+
+# ---------------------------------------------------------------- beyond one machine
+
+
+@pytest.mark.slow
+def test_a_batch_on_a_local_ray_gets_the_grades_of_a_local_batch(tmp_path):
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'autograder[ray]'")
+    from autograder.grading import ray_executor
+
+    family = FAMILIES["cpsc663-ex2"]
+    names = ["broken-syntax-error", "notebook-not-json"]
+    for name in names:
+        shutil.copytree(family.folder / name, tmp_path / "class" / name, symlinks=True)
+    paths = [tmp_path / "class" / name for name in names]
+    try:
+        results = batch.grade_many(paths, jobs=2, executor="ray", device="cpu", out=tmp_path / "out",
+                                   assignment_id=family.assignment)
+    finally:
+        ray_executor.shutdown()
+    for name, result in zip(names, results, strict=True):
+        assert result.submission == name
+        assert not differences(result, family, family.examples[name]["fails"]), name
+    assert {r.submission for r in records.ResultStore(tmp_path / "out").all_results()} == set(names)
