@@ -23,6 +23,10 @@ _MARKER = re.compile(
 _BONUS = re.compile(r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*bonus\b", re.IGNORECASE | re.MULTILINE)
 
 
+NOTEBOOK_BYTES = 64 * 1024 * 1024  # a notebook with its plots is a few MB; this leaves room for many
+NOTEBOOK_CELLS = 5000  # cells: a long homework has a few hundred
+
+
 class NotebookProblem(ValueError):
     """A file named .ipynb that is not a readable notebook; the message says why."""
 
@@ -37,6 +41,11 @@ def validate(path: Path):
     """The notebook as an nbformat node; ``NotebookProblem`` naming the problem if it is not one."""
     import nbformat
 
+    size = path.stat().st_size
+    if size > NOTEBOOK_BYTES:
+        raise NotebookProblem(f"{path.name} is {size / 2**20:.0f} MB, over the grader's limit of "
+                              f"{NOTEBOOK_BYTES // 2**20} MB for a notebook; clear its outputs "
+                              "(Edit > Clear all outputs) and save it again")
     raw = path.read_bytes()
     if not raw.strip():
         raise NotebookProblem(f"{path.name} is empty")
@@ -52,6 +61,9 @@ def validate(path: Path):
                               f"{error.colno}); download it again with File > Download > .ipynb") from None
     if not isinstance(data, dict) or "cells" not in data:
         raise NotebookProblem(f"{path.name} is JSON but not a notebook (it has no 'cells')")
+    if isinstance(data["cells"], list) and len(data["cells"]) > NOTEBOOK_CELLS:
+        raise NotebookProblem(f"{path.name} has {len(data['cells']):,} cells, over the grader's limit of "
+                              f"{NOTEBOOK_CELLS:,}; a homework notebook has a few hundred at most")
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)

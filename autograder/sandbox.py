@@ -33,10 +33,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import autograder
+
+from .cgroups import Cgroup
 
 SANDBOX_WORKDIR = "/submission"
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc", "/sys")
@@ -50,6 +53,9 @@ class Limits:
     open_files: int = 512
     address_space_bytes: int = 16 * 1024**3  # CPU only
     processes: int = 256  # for the unprivileged uid (threads count too)
+    tasks: int = 512  # processes and threads of the worker and all it starts, together (a cgroup, where possible)
+    memory_bytes: int = 16 * 1024**3  # resident memory of the worker and all it starts, together (the same cgroup)
+    cpus: float | None = None  # cores' worth of CPU time for all of them (the same cgroup): the worker's share
     workdir_bytes: int = 1024 * 1024**2  # the tmpfs the student's code runs in (bubblewrap)
     uid: int = 65534  # "nobody"; concurrent workers take the uids below it, one each (the process limit is
     # per uid: a fork bomb in one must not starve the others)
@@ -100,8 +106,43 @@ def python_paths() -> list[Path]:
     return sorted(paths)
 
 
+@functools.cache
+def answer_keys_within(path: Path, depth: int = 4) -> list[Path]:
+    """This project's answer key (a ``reference`` package holding ``*/assignment.toml``) anywhere in ``path`` up
+    to ``depth`` folders down (``lib/python3.X/site-packages/reference``): the worker must not see it."""
+    found = []
+    for level in range(depth + 1):
+        for candidate in path.glob("/".join(["*"] * level + ["reference"])) if level else [path / "reference"]:
+            if candidate.is_dir() and (candidate / "__init__.py").is_file() and any(
+                    candidate.glob("*/assignment.toml")):
+                found.append(candidate)
+    return found
+
+
 def can_drop_privileges_without_bwrap() -> bool:
     return os.geteuid() == 0 and all(_world_accessible(p) for p in python_paths())
+
+
+UNSAFE_ENV = "AUTOGRADER_UNSAFE"  # "1": run student code as root with no sandbox (code you trust only)
+
+
+class SandboxRefused(RuntimeError):
+    """Student code would run as root with nothing in between: refused unless asked for explicitly."""
+
+
+def refusal(with_bwrap: bool | None = None) -> str | None:
+    """Why student code cannot be run safely here (``with_bwrap``: whether bubblewrap is used; default: whether
+    it is available), or None. As root, the worker must either run under bubblewrap or drop to an unprivileged
+    uid; with neither it could read the grader's memory and environment, signal it, and write its results."""
+    with_bwrap = bwrap_path() is not None if with_bwrap is None else with_bwrap
+    if os.geteuid() != 0 or with_bwrap or can_drop_privileges_without_bwrap():
+        return None
+    if os.environ.get(UNSAFE_ENV) == "1":
+        return None
+    return ("refusing to run student code as root without a sandbox: bubblewrap is not available here and the "
+            "Python installation is not readable by other users, so the worker could not drop root's "
+            "privileges. Install bubblewrap (apt-get install bubblewrap; scripts/install-sandbox.sh), or run the "
+            f"grader as an ordinary user, or set {UNSAFE_ENV}=1 to grade anyway (only code you trust)")
 
 
 def describe_protection(device: str = "cpu") -> list[str]:
@@ -133,6 +174,10 @@ class Launcher:
 
     def __post_init__(self):
         self.bwrap = bwrap_path() if self.use_bwrap else None
+        self._work: Path | None = None  # without bubblewrap: the worker's own copy of the submission and its tmp
+        self._cgroup: Cgroup | None = None
+        if (why := refusal(with_bwrap=self.bwrap is not None)) is not None:
+            raise SandboxRefused(why)
         self.drop_uid = None
         if os.geteuid() == 0 and (self.bwrap or can_drop_privileges_without_bwrap()):
             self.drop_uid = self.limits.uid
@@ -164,6 +209,8 @@ class Launcher:
                     args += ["--perms", "0755", "--dir", str(parent)]
                     made.add(parent)
             args += ["--ro-bind", str(path), str(path)]
+            for hidden in answer_keys_within(path):  # a regular install puts the answer key in site-packages
+                args += ["--tmpfs", str(hidden)]
         if self.device.startswith("cuda"):
             for node in sorted(glob.glob("/dev/nvidia*")):
                 args += ["--dev-bind", node, node]
@@ -181,6 +228,8 @@ class Launcher:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self._cgroup is not None:
+            self._cgroup.enter()
         if self.drop_uid is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
         if not self.device.startswith("cuda"):
@@ -190,14 +239,30 @@ class Launcher:
         scratch = Path(cwd)
         if self.bwrap:
             command = self._bwrap_command(list(command), scratch)
-        elif self.drop_uid is not None:
-            _give_to(scratch, self.drop_uid)
+        else:
+            # The worker runs in its own copy: what it writes never reaches the grader's copy, which the checks
+            # read. Its temporary files (a notebook kernel's sockets...) lie beside, removed with them.
+            self._remove_work()  # a restarted worker starts from the submission again
+            self._work = Path(tempfile.mkdtemp(prefix="autograder-worker-"))
+            own, tmp = self._work / "submission", self._work / "tmp"
+            shutil.copytree(scratch, own, symlinks=True)
+            tmp.mkdir(mode=0o700)
+            env, cwd = {**env, "TMPDIR": str(tmp), "HOME": str(own)}, own
+            if self.drop_uid is not None:
+                self._work.chmod(0o711)  # passable, not listable nor writable
+                for folder in (own, tmp):
+                    _give_to(folder, self.drop_uid)
+        self._remove_cgroup()
+        self._cgroup = Cgroup.create(memory_bytes=self.limits.memory_bytes, tasks=self.limits.tasks,
+                                     cpus=self.limits.cpus)
         return subprocess.Popen(
             command, cwd=cwd, env=env, pass_fds=pass_fds, stdin=subprocess.DEVNULL,
             stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=self._limit,
         )  # fmt: skip
 
     def kill(self, process: subprocess.Popen) -> None:
+        """The worker, and everything it started: its process group, and where there is one, its cgroup (which
+        holds also what left the group: new sessions, double forks)."""
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -206,11 +271,23 @@ class Launcher:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        self._remove_cgroup()
+        self._remove_work()
+
+    def _remove_cgroup(self) -> None:
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
+
+    def _remove_work(self) -> None:
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
 
 
 def _give_to(folder: Path, uid: int) -> None:
-    """Let the unprivileged worker use the scratch folder (and its parent) when there is no bubblewrap."""
-    for path in [folder.parent, folder, *folder.rglob("*")]:
+    """Let the unprivileged worker own its copy of the submission when there is no bubblewrap."""
+    for path in [folder, *folder.rglob("*")]:
         try:
             os.chown(path, uid, uid, follow_symlinks=False)
         except OSError:

@@ -205,6 +205,32 @@ def test_torch_save_keeps_submitted_files_and_serves_folders_that_exist_only_on_
     assert "torch.save(..., '/content/drive/MyDrive/hw/model.pt') wrote a scratch file" in adapted
 
 
+@pytest.mark.slow
+def test_cell_magics_that_start_other_programs_are_skipped_and_said_so(tmp_path):
+    from autograder.worker.client import Worker, WorkerSettings
+
+    target = tmp_path / "student"
+    target.mkdir()
+    write_notebook(target / "magics.ipynb", [
+        code("%%python3 --bg\nimport time\ntime.sleep(600)"),
+        code("%%perl\nprint 1"),
+        code("%%sx\nls"),
+        code("%%time\ntimed = 1"),
+        code("%%capture\ncaptured = 1"),
+    ])  # fmt: skip
+    worker = Worker(target, WorkerSettings())
+    try:
+        header, _ = worker.call("load_notebook", "running the notebook", 300, file="magics.ipynb")
+        values, _ = worker.call("values", "reading", 30, file="magics.ipynb", names=["timed", "captured"])
+    finally:
+        worker.close()
+    report = header["notebook"]
+    assert [cell["status"] for cell in report["cells"]] == ["ok"] * 5
+    assert {name: v["value"] for name, v in values["values"].items()} == {"timed": 1.0, "captured": 1.0}
+    skipped = " ".join(report["skipped"])
+    assert "%%python3 --bg" in skipped and "%%perl" in skipped and "%%sx" in skipped
+
+
 # ---------------------------------------------------------------- export for human graders
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import struct
@@ -89,3 +90,27 @@ def test_large_messages_stream_through_a_pipe(pipe):
     _, back = protocol.read_message(read, timeout=30)
     sender.join()
     np.testing.assert_array_equal(back["big"], big)
+
+
+@pytest.mark.parametrize("header, words", [
+    (b'{"arrays": ["x"]}', "an array spec is not acceptable: x"),
+    (b'{"arrays": [{"name": "x", "dtype": "uint8", "shape": [99999999999, 99999999999]}]}', "exceed"),
+    (b'{"arrays": [{"name": "x", "dtype": "uint8", "shape": [1.5]}]}', "not acceptable"),
+    (b"[" * 100000 + b"]" * 100000, "not JSON"),
+])  # fmt: skip
+def test_a_forged_header_is_a_protocol_error_never_another_exception(pipe, header, words):
+    read, write = pipe
+    threading.Thread(target=os.write, args=(write, struct.pack(">Q", len(header)) + header), daemon=True).start()
+    with pytest.raises(protocol.ProtocolError, match=words):
+        protocol.read_message(read, timeout=5)
+
+
+def test_every_string_the_trusted_side_reads_is_bounded():
+    name = "E" * 1_000_000
+    reply = {"error": {"type": name, "frames": [{"function": name}]}, name: [name, 1.5, None]}
+    bounded = protocol.bounded(reply)
+    assert len(str(bounded)) < 6 * protocol.STRING_LIMIT
+    assert bounded["error"]["type"] == "E" * protocol.STRING_LIMIT + "…"
+    assert list(bounded.values())[-1][1:] == [1.5, None]
+    with pytest.raises(protocol.ProtocolError, match="nested more than"):
+        protocol.bounded(functools.reduce(lambda inner, _: [inner], range(100), []))

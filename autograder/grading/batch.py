@@ -45,9 +45,13 @@ def expand(paths: list[str]) -> list[Path]:
 
 
 def warn_missing_protection(device: str) -> None:
-    """Say once, before grading, which protections this machine cannot give the worker."""
-    from ..sandbox import describe_protection
+    """Say once, before grading, which protections this machine cannot give the worker; stop (exit 2) where
+    student code would run as root with no sandbox."""
+    from ..sandbox import describe_protection, refusal
 
+    if (why := refusal()) is not None:
+        print(f"autograder: {why}", file=sys.stderr)
+        raise SystemExit(2)
     for line in describe_protection(str(choose_device(device))):
         print(f"autograder: sandbox: {line}", file=sys.stderr)
 

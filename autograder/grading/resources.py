@@ -54,6 +54,11 @@ class Share:
     gpu_memory_fraction: float | None = None  # of its GPU's memory, when workers share one
     slot: int = 0  # which of the ``jobs``: its own unprivileged uid, its GPU when there are several
 
+    @property
+    def cpus(self) -> float | None:
+        """The CPU time each worker may take when several share the machine (None: one worker, no quota)."""
+        return float(self.threads) if self.jobs > 1 else None
+
     def for_slot(self, slot: int) -> Share:
         return dataclasses.replace(self, slot=slot)
 

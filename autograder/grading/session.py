@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import contextlib
 import json
@@ -12,6 +13,7 @@ import threading
 from pathlib import Path
 
 from ..devices import choose_device
+from ..notebooks import NOTEBOOK_BYTES
 from ..spec import Assignment, SpecError, available_assignments, load_assignment, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
@@ -26,7 +28,7 @@ def _notebook_sources(submission: Submission) -> str:
     """The code of the submission's notebooks, read as JSON (never run), for recognising the assignment."""
     text = []
     for name in submission.files():
-        if name.endswith(".ipynb"):
+        if name.endswith(".ipynb") and submission.root.joinpath(name).stat().st_size <= NOTEBOOK_BYTES:
             try:
                 cells = json.loads(submission.root.joinpath(name).read_text()).get("cells", [])
                 text.extend("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
@@ -88,6 +90,7 @@ def _root_ahead(key: str, data_dir) -> tuple[str, concurrent.futures.Future]:
 
         root = Path(tempfile.mkdtemp(prefix="autograder-torchvision-"))
         root.chmod(0o755)  # read by the unprivileged worker
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         _prepared_roots[key] = (root, _preparing.submit(prepare_torchvision_root, root, data_dir))
     root, future = _prepared_roots[key]
     return str(root), future
@@ -122,7 +125,7 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         share = share or resources.share(1, chosen)
         settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS,
                                   threads=share.threads, gpu_memory_fraction=share.gpu_memory_fraction,
-                                  slot=share.slot)
+                                  slot=share.slot, cpus=share.cpus)
         worker = Worker(submission.root, settings)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes + provided_notes)

@@ -45,6 +45,7 @@ class WorkerSettings:
     import_seconds: float = 60.0  # the worker's soft limit on importing one file
     gpu_memory_fraction: float | None = None  # its share of the GPU's memory, when workers share one
     slot: int = 0  # which of the concurrent workers: each runs as its own unprivileged uid
+    cpus: float | None = None  # a CPU-time quota in cores for it and all it starts (where a cgroup can be made)
 
 
 def _signal_name(number: int) -> str:
@@ -104,8 +105,8 @@ class Worker:
         self.scratch = scratch
         self.settings = settings
         readable = [Path(settings.torchvision_root)] if settings.torchvision_root else []
-        self.launcher = launcher or Launcher(limits=Limits(uid=Limits.uid - settings.slot), device=settings.device,
-                                             readable=readable)
+        limits = Limits(uid=Limits.uid - settings.slot, cpus=settings.cpus)
+        self.launcher = launcher or Launcher(limits=limits, device=settings.device, readable=readable)
         self.process: subprocess.Popen | None = None
         self.output = OutputTail()
         self.starts = 0
@@ -185,7 +186,8 @@ class Worker:
 
     def _receive(self, what: str, timeout: float) -> tuple[dict, dict[str, np.ndarray]]:
         try:
-            return protocol.read_message(self._reply_fd, timeout)
+            header, arrays = protocol.read_message(self._reply_fd, timeout)
+            return protocol.bounded(header), arrays
         except protocol.ChannelTimeout:
             self.kill()
             message = f"{what} did not finish within {timeout:.0f} s; the grader stopped it"

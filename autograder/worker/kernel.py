@@ -28,6 +28,9 @@ THROTTLED_BATCH = 2  # examples in each training batch a DataLoader yields once 
 THROTTLED_STEPS = 400  # steps on such batches a cell may still take before its training is stopped
 SKIPPED_LINE_MAGICS = ("pip", "conda", "mamba", "cd", "sx", "system", "env", "load_ext", "run")
 SKIPPED_CELL_MAGICS = ("bash", "sh", "script", "system", "writefile", "html", "javascript", "js")
+# Every other cell magic is skipped too unless it is one of these (they run the cell's Python, or only display):
+# %%python3, %%perl, %%ruby, %%sx and the like would start other programs, in the background with --bg.
+RUN_CELL_MAGICS = ("capture", "time", "timeit", "prun", "markdown", "latex", "svg")
 
 
 class StopTraining(BaseException):  # noqa: N818 - control flow: reported as "training stopped"
@@ -292,7 +295,8 @@ def _neutralise_shell(ip) -> None:
     ip.getoutput = lambda cmd, *a, **k: (_skip("shell command", f"!{cmd}"), SList())[1]
     for name in SKIPPED_LINE_MAGICS:
         ip.register_magic_function(lambda line, _n=name: _skip("magic", f"%{_n} {line}"), "line", name)
-    for name in SKIPPED_CELL_MAGICS:
+    cell_magics = set(SKIPPED_CELL_MAGICS) | set(ip.magics_manager.magics.get("cell", {}))
+    for name in sorted(cell_magics - set(RUN_CELL_MAGICS)):
         ip.register_magic_function(lambda line, cell, _n=name: _skip("cell magic", f"%%{_n} {line}"), "cell", name)
 
     def capture(line, cell):

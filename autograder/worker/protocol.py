@@ -9,6 +9,7 @@ can run code in the reader. Sizes are capped on the reading side.
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import struct
@@ -17,6 +18,8 @@ import time
 import numpy as np
 
 HEADER_LIMIT = 4 * 1024 * 1024  # bytes of JSON
+STRING_LIMIT = 2000  # characters of any one string in a reply (a name, a message): feedback stays readable
+DEPTH_LIMIT = 64  # nesting of a reply's JSON
 ARRAY_LIMIT = 512 * 1024 * 1024  # bytes of arrays in one message
 DTYPES = {"float32", "float64", "int64", "int32", "uint8", "bool"}
 _LENGTH = struct.Struct(">Q")
@@ -70,22 +73,38 @@ def read_message(fd: int, timeout: float | None = None) -> tuple[dict, dict[str,
         raise ProtocolError(f"a message header of {length} bytes is over the limit")
     try:
         header = json.loads(_read_exact(fd, length, deadline))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ProtocolError(f"a message header is not JSON: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ProtocolError(f"a message header is not JSON: {str(error)[:200]}") from None
     if not isinstance(header, dict) or not isinstance(header.get("arrays", []), list):
         raise ProtocolError("a message header is not a JSON object with a list of arrays")
     arrays, total = {}, 0
     for spec in header.pop("arrays", []):
-        dtype, shape = spec.get("dtype"), spec.get("shape")
-        if dtype not in DTYPES or not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-            raise ProtocolError(f"an array spec is not acceptable: {spec!r}")
-        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        dtype, shape = (spec.get("dtype"), spec.get("shape")) if isinstance(spec, dict) else (None, None)
+        if (dtype not in DTYPES or not isinstance(shape, list) or len(shape) > 32
+                or not all(type(d) is int and d >= 0 for d in shape)):
+            raise ProtocolError(f"an array spec is not acceptable: {str(spec)[:200]}")
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         total += nbytes
         if total > ARRAY_LIMIT:
             raise ProtocolError(f"the arrays of one message exceed {ARRAY_LIMIT} bytes")
         data = _read_exact(fd, nbytes, deadline)
-        arrays[str(spec.get("name"))] = np.frombuffer(data, dtype=dtype).reshape(shape)
+        arrays[str(spec.get("name"))[:STRING_LIMIT]] = np.frombuffer(data, dtype=dtype).reshape(shape)
     return header, arrays
+
+
+def bounded(value, depth: int = 0):
+    """``value`` (parsed JSON) with every string, keys included, cut to STRING_LIMIT characters. The trusted side
+    reads every reply through it: whatever the worker names (an exception's type, a function, a class), the
+    report and results.json stay small."""
+    if depth > DEPTH_LIMIT:
+        raise ProtocolError(f"a message header is nested more than {DEPTH_LIMIT} deep")
+    if isinstance(value, str):
+        return value if len(value) <= STRING_LIMIT else value[:STRING_LIMIT] + "…"
+    if isinstance(value, list):
+        return [bounded(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {bounded(k, depth + 1): bounded(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def write_message(fd: int, header: dict, arrays: dict[str, np.ndarray] | None = None) -> None:

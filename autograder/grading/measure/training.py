@@ -4,7 +4,9 @@ held-out data here, where the held-out targets and labels stay."""
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -196,26 +198,41 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
 
 
 def trusted_weight_shapes(ctx, subject: Subject) -> dict[str, list[int]] | None:
-    """Tensor shapes of the subject's submitted weight file, read in this (trusted) process.
-
-    ``weights_only=True`` unpickles only tensors and plain containers, so a malicious file runs nothing;
-    files over the size cap are not read."""
+    """Tensor shapes of the subject's submitted weight file, read in this (trusted) process."""
     def read():
-        import torch
-
         present = [name for name in subject.spec.weights if ctx.submission.has(name)]
-        if not present or ctx.scratch_path(present[0]).stat().st_size > limits.TRUSTED_WEIGHTS_BYTES:
-            return None
-        try:
-            state = torch.load(ctx.scratch_path(present[0]), map_location="cpu", weights_only=True)
-        except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
-            return None
-        state, _ = unwrap_state_dict(state, torch.Tensor)
-        if state is None:
-            return None
-        return {key: list(value.shape) for key, value in state.items()}
+        return weight_shapes(ctx.scratch_path(present[0]), limits.TRUSTED_WEIGHTS_BYTES) if present else None
 
     return ctx.memo(("trusted weights", subject.key), read)
+
+
+def weight_shapes(path: Path, limit: int) -> dict[str, list[int]] | None:
+    """The tensor shapes of a weight file, or None when it is unreadable or bigger than ``limit`` bytes: on disk,
+    or once unpacked (a torch file is a zip archive whose entries may be compressed: their declared sizes are
+    checked before anything is read, so 3 MB cannot become 3 GiB here).
+
+    ``weights_only=True`` unpickles only tensors and plain containers, so a malicious file runs nothing."""
+    import torch
+
+    if path.stat().st_size > limit or unpacked_bytes(path) > limit:
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
+        return None
+    state, _ = unwrap_state_dict(state, torch.Tensor)
+    if state is None:
+        return None
+    return {key: list(value.shape) for key, value in state.items()}
+
+
+def unpacked_bytes(path: Path) -> int:
+    """What a zip archive declares it unpacks to (its size on disk for any other file)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return path.stat().st_size
 
 
 def verified_parameter_count(ctx, subject: Subject) -> int:

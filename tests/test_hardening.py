@@ -1,0 +1,227 @@
+"""What grading leaves behind, and what the trusted side reads before it bounds it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.grading.runner import grade
+from tests.conftest import ROOT
+
+NOTEBOOK_EXAMPLE = ROOT / "submissions" / "cpsc663-ex2" / "notebook-cell-error"
+
+
+def _ours() -> set[str]:
+    tmp = Path(tempfile.gettempdir())
+    return {p.name for pattern in ("kernel-*", "autograder-submission-*", "autograder-worker-*", "autograder-ray-*")
+            for p in tmp.glob(pattern)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bubblewrap", ["on", "off"])
+def test_grading_a_notebook_leaves_no_temporary_folder_behind(bubblewrap, monkeypatch):
+    if bubblewrap == "on" and sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed here")
+    monkeypatch.setenv("AUTOGRADER_BWRAP", "1" if bubblewrap == "on" else "0")
+    monkeypatch.setenv(sandbox.UNSAFE_ENV, "1")  # where no uid drop is possible either (this machine's CI)
+    sandbox.bwrap_path.cache_clear()
+    before = _ours()
+    try:
+        result = grade(NOTEBOOK_EXAMPLE, device="cpu", keyword="notebook")
+    finally:
+        sandbox.bwrap_path.cache_clear()
+    assert result.error is None and any(c.check_id == "notebook/runs" for c in result.checks)
+    assert _ours() - before == set()
+
+
+def test_the_torchvision_copy_is_removed_when_the_grader_exits(tmp_path):
+    code = ("from autograder.grading.session import torchvision_root\n"
+            "print(torchvision_root(None))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                                 "AUTOGRADER_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    root = Path(result.stdout.strip().splitlines()[-1])
+    assert root.name.startswith("autograder-torchvision-") and not root.exists()
+
+
+def test_a_weight_file_is_read_on_the_trusted_side_only_within_its_unpacked_size(tmp_path):
+    import zipfile
+
+    import torch
+
+    from autograder.grading.measure.training import weight_shapes
+
+    plain = tmp_path / "plain.pt"
+    torch.save({"w": torch.zeros(100, 100)}, plain)
+    assert weight_shapes(plain, 10**6) == {"w": [100, 100]}
+    deflated = tmp_path / "deflated.pt"  # the same archive, its 40 kB storage compressed to a few hundred bytes
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+    assert deflated.stat().st_size < 5000
+    assert weight_shapes(deflated, 10**6) == {"w": [100, 100]}  # torch reads it
+    assert weight_shapes(deflated, 20_000) is None  # but it unpacks past the bound: not read
+    assert weight_shapes(plain, 20_000) is None
+
+
+def test_a_notebook_is_bounded_before_it_is_parsed(tmp_path, monkeypatch):
+    import json
+
+    from autograder import notebooks
+
+    many = tmp_path / "many.ipynb"
+    cell = {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None}
+    many.write_text(json.dumps({"cells": [cell] * (notebooks.NOTEBOOK_CELLS + 1), "metadata": {},
+                                "nbformat": 4, "nbformat_minor": 5}))
+    with pytest.raises(notebooks.NotebookProblem, match=r"many.ipynb has 5,001 cells, over the grader's limit"):
+        notebooks.validate(many)
+    monkeypatch.setattr(notebooks, "NOTEBOOK_BYTES", 1000)
+    with pytest.raises(notebooks.NotebookProblem, match=r"over the grader's limit of 0 MB .* Clear all outputs"):
+        notebooks.validate(many)
+
+
+def test_as_root_with_neither_bubblewrap_nor_a_uid_drop_grading_is_refused_unless_asked_for(tmp_path):
+    if os.geteuid() != 0 or sandbox.can_drop_privileges_without_bwrap():
+        pytest.skip("only as root where Python is not readable by other users (the worker could not drop root)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AUTOGRADER_BWRAP": "0"}
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(NOTEBOOK_EXAMPLE), "-k", "notebook"]
+    refused = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert refused.returncode == 2
+    assert "refusing to run student code as root without a sandbox" in refused.stderr
+    assert f"set {sandbox.UNSAFE_ENV}=1 to grade anyway" in refused.stderr
+    with pytest.raises(sandbox.SandboxRefused, match="Install bubblewrap"):
+        sandbox.Launcher(use_bwrap=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bubblewrap", ["on", "off"])
+def test_files_the_students_code_writes_never_count_as_submitted(bubblewrap, tmp_path, monkeypatch):
+    """prob5_AE.py saves an untrained AE as mnist_ae.pt when imported: the weight file is still missing."""
+    if bubblewrap == "on" and sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed here")
+    student = tmp_path / "student"
+    shutil.copytree(ROOT / "submissions" / "cpsc663-ex2" / "sequential-style", student)
+    (student / "mnist_ae.pt").unlink()
+    with open(student / "prob5_AE.py", "a") as f:
+        f.write("\nimport torch as _torch\n_torch.save(AE().state_dict(), 'mnist_ae.pt')\n")
+    monkeypatch.setenv("AUTOGRADER_BWRAP", "1" if bubblewrap == "on" else "0")
+    monkeypatch.setenv(sandbox.UNSAFE_ENV, "1")
+    sandbox.bwrap_path.cache_clear()
+    try:
+        result = grade(student, device="cpu", keyword="5.4/AE/weights or 5.4/AE/constructs")
+    finally:
+        sandbox.bwrap_path.cache_clear()
+    checks = {c.check_id: c for c in result.checks}
+    assert checks["5.4/AE/constructs"].passed  # the file was imported, so its torch.save ran
+    assert not checks["5.4/AE/weights_load"].passed
+    assert "no weight file for AE: expected mnist_ae.pt" in checks["5.4/AE/weights_load"].feedback
+
+
+@pytest.mark.slow
+def test_the_answer_key_is_out_of_the_workers_reach_wherever_it_is_installed(tmp_path, monkeypatch):
+    """Under bubblewrap: neither importable nor readable, from a source checkout or from site-packages."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("without bubblewrap the worker can read what the unprivileged uid may read (README)")
+    from autograder.worker.client import Worker, WorkerSettings
+
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    shutil.copytree(ROOT / "reference", site / "reference")  # as a regular (non-editable) install lays it out
+    monkeypatch.syspath_prepend(str(site))
+    secrets = [site / "reference" / "cpsc663_ex2" / "thresholds.json",
+               ROOT / "reference" / "cpsc663_ex2" / "thresholds.json"]
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "answers.py").write_text(
+        "import os\n"
+        f"READABLE = [float(os.path.exists(p)) for p in {[str(p) for p in secrets]!r}]\n"
+        "try:\n    import reference\n    IMPORTED = 1.0\nexcept ImportError:\n    IMPORTED = 0.0\n")
+    assert sandbox.answer_keys_within(site.parents[2]) == [site / "reference"]
+    worker = Worker(student, WorkerSettings())
+    try:
+        header, _ = worker.call("values", "reading", 60, file="answers.py", names=["READABLE", "IMPORTED"])
+    finally:
+        worker.close()
+    found = {name: entry["value"] for name, entry in header["values"].items()}
+    assert found == {"READABLE": [0.0, 0.0], "IMPORTED": 0.0}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bubblewrap", ["on", "off"])
+def test_a_detached_process_the_student_started_does_not_outlive_the_grading(bubblewrap, tmp_path, monkeypatch):
+    """A new session, so outside the worker's process group: the PID namespace (bubblewrap) or the worker's
+    cgroup (without it) ends it with the worker."""
+    import uuid
+
+    from autograder.cgroups import Cgroup
+    from autograder.worker.client import Worker, WorkerSettings
+
+    if bubblewrap == "on" and sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed here")
+    if bubblewrap == "off":
+        probe = Cgroup.create(memory_bytes=2**30, tasks=64)
+        if probe is None:
+            pytest.skip("no cgroup can be made here: a detached process outlives the worker (README)")
+        probe.remove()
+    monkeypatch.setenv("AUTOGRADER_BWRAP", "1" if bubblewrap == "on" else "0")
+    monkeypatch.setenv(sandbox.UNSAFE_ENV, "1")
+    marker = f"survivor-{uuid.uuid4().hex}"
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "answers.py").write_text(
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time  # {marker}\\nwhile True: time.sleep(0.1)'], "
+        "start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "STARTED = 1.0\n")
+    sandbox.bwrap_path.cache_clear()
+    try:
+        worker = Worker(student, WorkerSettings())
+        try:
+            header, _ = worker.call("values", "reading", 60, file="answers.py", names=["STARTED"])
+            assert header["values"]["STARTED"]["value"] == 1.0
+            assert _running(marker), "the detached process did not start"
+        finally:
+            worker.close()
+    finally:
+        sandbox.bwrap_path.cache_clear()
+    deadline = time.monotonic() + 5
+    while _running(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(marker)
+
+
+def _running(marker: str) -> bool:
+    return bool(subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split())
+
+
+def test_a_workers_cgroup_limits_its_memory_tasks_and_cpu_together():
+    from autograder.cgroups import Cgroup
+
+    group = Cgroup.create(memory_bytes=256 * 2**20, tasks=16, cpus=0.5)
+    if group is None:
+        pytest.skip("no cgroup can be made here (not root, or no writable cgroup file system)")
+    try:
+        code = ("import subprocess, sys\n"
+                "kids = [subprocess.Popen(['sleep', '5']) for _ in range(40)]\n")
+        forks = subprocess.run([sys.executable, "-c", code], preexec_fn=group.enter, capture_output=True, text=True)
+        assert forks.returncode != 0 and ("BlockingIOError" in forks.stderr or "Resource temporarily" in forks.stderr)
+        group.kill()
+        hog = subprocess.run([sys.executable, "-c", "x = bytearray(1024 * 2**20); x[::4096] = b'1' * len(x[::4096])"],
+                             preexec_fn=group.enter, capture_output=True)
+        assert hog.returncode in (-9, 137) or b"MemoryError" in hog.stderr
+        quota = [f for f in group.folders if (f / "cpu.cfs_quota_us").exists() or (f / "cpu.max").exists()]
+        for folder in quota:
+            text = (folder / "cpu.max").read_text() if (folder / "cpu.max").exists() else (
+                folder / "cpu.cfs_quota_us").read_text()
+            assert text.split()[0] == "50000"
+    finally:
+        group.remove()
+    assert all(not folder.exists() for folder in group.folders)
