@@ -113,10 +113,15 @@ class Cgroup:
         return cls(folders, 1)
 
     def enter(self) -> None:
-        """Move the calling process in (the child, before it runs the worker): what it starts stays in."""
+        """Move the calling process in (the child, before it runs the worker): what it starts stays in. Where
+        the kernel refuses the move (a cgroup fs that lets folders be made but not processes moved), the worker
+        runs without it: its rlimits and process group still apply."""
         for folder in self.folders:
-            with open(folder / "cgroup.procs", "w") as f:
-                f.write(str(os.getpid()))
+            try:
+                with open(folder / "cgroup.procs", "w") as f:
+                    f.write(str(os.getpid()))
+            except OSError:
+                pass
 
     def pids(self) -> set[int]:
         found = set()
