@@ -28,6 +28,8 @@ def test_cores_are_divided_among_the_workers_never_more_threads_than_cores():
     assert resources.share(5, "cpu", cores=2, gpus=0).threads == 1  # one at least, even when oversubscribed
     assert resources.share(4, "cpu", cores=16, gpus=0).threads == 4
     assert resources.share(1, "cpu", cores=64, gpus=0).threads == resources.MAX_THREADS
+    assert not resources.share(2, "cpu", cores=2, gpus=0).passive_wait  # threads spin unless oversubscribed
+    assert resources.share(3, "cpu", cores=2, gpus=0).passive_wait
 
 
 def test_workers_sharing_a_gpu_each_get_a_part_of_its_memory():
@@ -46,12 +48,12 @@ def test_default_jobs_is_what_the_machine_holds():
     assert resources.default_jobs("cuda", cores=16, memory=128 * gib, gpus=1) == resources.WORKERS_PER_GPU
 
 
-def test_the_worker_runs_with_its_share_of_threads_and_openmp_waiting_passively(tmp_path):
+def test_the_worker_runs_with_its_share_of_threads_and_openmp_waiting_as_told(tmp_path):
     student = tmp_path / "student"
     student.mkdir()
     (student / "probe.py").write_text("import os, torch\nTHREADS = torch.get_num_threads()\n"
                                       "PASSIVE = os.environ.get('OMP_WAIT_POLICY') == 'PASSIVE'\n")
-    worker = Worker(student, WorkerSettings(threads=1, slot=1))
+    worker = Worker(student, WorkerSettings(threads=1, slot=1, passive_wait=True))
     try:
         header, _ = worker.call("values", "reading", 60, file="probe.py", names=["THREADS", "PASSIVE"])
     finally:
@@ -60,6 +62,7 @@ def test_the_worker_runs_with_its_share_of_threads_and_openmp_waiting_passively(
     assert header["values"]["PASSIVE"]["value"] == 1.0
     env = worker._environment()
     assert env["OMP_NUM_THREADS"] == "1" and env["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert "OMP_WAIT_POLICY" not in Worker(student, WorkerSettings(threads=2))._environment()  # alone: spinning
     if worker.launcher.drop_uid is not None:  # each concurrent worker its own uid: process limits apart
         assert worker.launcher.drop_uid == 65533
 

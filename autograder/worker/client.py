@@ -46,6 +46,7 @@ class WorkerSettings:
     gpu_memory_fraction: float | None = None  # its share of the GPU's memory, when workers share one
     slot: int = 0  # which of the concurrent workers: each runs as its own unprivileged uid
     cpus: float | None = None  # a CPU-time quota in cores for it and all it starts (where a cgroup can be made)
+    passive_wait: bool = False  # OpenMP threads sleep while waiting: for more workers than cores
 
 
 def _signal_name(number: int) -> str:
@@ -132,8 +133,10 @@ class Worker:
             "OMP_NUM_THREADS": str(self.settings.threads),
             "MKL_NUM_THREADS": str(self.settings.threads),
             "OPENBLAS_NUM_THREADS": str(self.settings.threads),
-            "OMP_WAIT_POLICY": "PASSIVE",  # waiting OpenMP threads sleep: no spinning against other processes
             "CUBLAS_WORKSPACE_CONFIG": ":4096:8",  # deterministic cuBLAS
+            # More workers than cores: waiting OpenMP threads sleep rather than spin against the others
+            # (otherwise spinning is much faster: 0.6 s against 0.9 s for 100 steps of a small CAE, 2 threads).
+            **({"OMP_WAIT_POLICY": "PASSIVE"} if self.settings.passive_wait else {}),
             "AUTOGRADER_WORKER_SETTINGS": json.dumps({**self.settings.__dict__, **self.launcher.worker_settings()}),
         }
 

@@ -39,7 +39,8 @@ def _environment(tmp_path, settings: str) -> dict:
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "LD_LIBRARY_PATH") if k in os.environ}
     if settings == "torch defaults":
         return keep
-    worker_env = Worker(tmp_path, WorkerSettings(threads=resources.share(JOBS, "cpu").threads))._environment()
+    share = resources.share(JOBS, "cpu")
+    worker_env = Worker(tmp_path, WorkerSettings(threads=share.threads, passive_wait=share.passive_wait))._environment()
     return {**keep, **{k: v for k, v in worker_env.items() if k.startswith(("OMP_", "MKL_", "OPENBLAS_"))}}
 
 
