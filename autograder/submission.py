@@ -25,6 +25,11 @@ CLUTTER = {"__MACOSX", ".DS_Store", "__pycache__", ".ipynb_checkpoints", "Thumbs
 STUDENT_SUFFIXES = {".py", ".ipynb", ".pt", ".pth", ".pdf", ".zip"}
 
 
+def regular_files(folder: Path) -> list[Path]:
+    """Every regular file under ``folder``, sorted; links are never followed."""
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink())
+
+
 class SubmissionError(Exception):
     """The submission cannot be opened at all; the message says why and what to do."""
 
@@ -38,10 +43,8 @@ class Submission:
 
     def files(self) -> list[str]:
         """Relative paths of every regular file, sorted."""
-        return sorted(
-            str(p.relative_to(self.root)) for p in self.root.rglob("*")
-            if p.is_file() and not p.is_symlink() and not CLUTTER & set(p.relative_to(self.root).parts)
-        )  # fmt: skip
+        return [str(p.relative_to(self.root)) for p in regular_files(self.root)
+                if not CLUTTER & set(p.relative_to(self.root).parts)]
 
     def has(self, name: str) -> bool:
         path = self.root / name

@@ -48,3 +48,15 @@ def data_sources():
     marks = [] if (SHARED_DATA / "mnist").is_dir() else [pytest.mark.skip(reason=f"{SHARED_DATA} is absent")]
     sources.append(pytest.param(SHARED_DATA, id="shared-data", marks=marks))
     return sources
+
+
+def points_per_problem(assignment) -> dict[str, float]:
+    """Automatic and manual points of an assignment, summed by the first character of their problem ("1.2" -> "1")."""
+    from autograder.grading.plan import plan_checks
+    from autograder.grading.runner import manual_parts
+
+    totals: dict[str, float] = {}
+    for problem, points in [(c.problem, c.points) for c in plan_checks(assignment) if c.problem] + [
+            (p["problem"], p["points"]) for p in manual_parts(assignment)]:
+        totals[problem[0]] = totals.get(problem[0], 0.0) + points
+    return totals

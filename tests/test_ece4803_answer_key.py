@@ -10,7 +10,7 @@ from autograder.answer_key import analytic_answer, solution_class
 from autograder.export import export_submission
 from autograder.spec import load_assignment
 from reference.ece4803_hw6 import analytic
-from tests.conftest import ROOT
+from tests.conftest import ROOT, points_per_problem
 
 ECE = load_assignment("ece4803-hw6")
 SEED = ROOT / "submissions" / "ece4803-hw6" / "seed-notebook"
@@ -61,16 +61,7 @@ def test_reference_classes_take_and_return_the_handouts_shapes():
 
 
 def test_points_follow_the_handout_35_35_30():
-    from autograder.grading.plan import plan_checks
-    from autograder.grading.runner import manual_parts
-
-    totals = {"1": 0.0, "2": 0.0, "3": 0.0}
-    for case in plan_checks(ECE):
-        if case.problem:
-            totals[case.problem[0]] += case.points
-    for part in manual_parts(ECE):
-        totals[part["problem"][0]] += part["points"]
-    assert totals == {"1": 35, "2": 35, "3": 30}
+    assert points_per_problem(ECE) == {"1": 35, "2": 35, "3": 30}
 
 
 def test_the_written_parts_are_exported_beside_the_handouts_questions(tmp_path):

@@ -12,7 +12,7 @@ from autograder.export import export_submission
 from autograder.grading.runner import grade
 from autograder.spec import load_assignment
 from reference.mle_sheet6 import analytic
-from tests.conftest import ROOT
+from tests.conftest import ROOT, points_per_problem
 
 MLE = load_assignment("mle-sheet6")
 EXAMPLES = ROOT / "submissions" / "mle-sheet6"
@@ -58,16 +58,7 @@ def test_the_reference_models_have_the_shapes_the_sheet_asks_for():
 
 
 def test_points_are_100_split_15_40_45_between_the_exercises():
-    from autograder.grading.plan import plan_checks
-    from autograder.grading.runner import manual_parts
-
-    totals = {"1": 0.0, "2": 0.0, "3": 0.0}
-    for case in plan_checks(MLE):
-        if case.problem:
-            totals[case.problem[0]] += case.points
-    for part in manual_parts(MLE):
-        totals[part["problem"][0]] += part["points"]
-    assert totals == {"1": 15, "2": 40, "3": 45}
+    assert points_per_problem(MLE) == {"1": 15, "2": 40, "3": 45}
 
 
 def test_without_signs_its_accuracy_is_not_gradable_and_the_notebook_runs_on_a_labelled_stand_in():

@@ -125,11 +125,15 @@ def grade_safely(path: Path, **options) -> SubmissionResult:
     try:
         return grade(path, **options)
     except Exception as error:  # noqa: BLE001 - one submission's trouble never ends the batch
-        result = SubmissionResult(submission=Path(path).name, assignment=options.get("assignment_id"))
-        result.error = (f"the grader itself failed on this submission ({type(error).__name__}); "
-                        "the staff have the details")
-        result.staff_log.append(traceback.format_exc())
-        return result
+        return not_graded(path, options, f"the grader itself failed on this submission ({type(error).__name__}); "
+                          "the staff have the details", traceback.format_exc())
+
+
+def not_graded(path: Path, options: dict, why: str, staff: str) -> SubmissionResult:
+    """The result of a submission the grader could not grade: ``why`` for everyone, ``staff`` for the staff."""
+    result = SubmissionResult(submission=Path(path).name, assignment=options.get("assignment_id"), error=why)
+    result.staff_log.append(staff)
+    return result
 
 
 def grade_paths(args) -> int:

@@ -19,7 +19,9 @@ import zipfile
 from pathlib import Path
 
 from ..results import SubmissionResult
+from ..submission import regular_files
 from . import resources
+from .batch import grade_safely, not_graded
 
 SLOTS = 64  # concurrent workers one node can tell apart (each its own unprivileged uid)
 
@@ -32,7 +34,7 @@ def pack(path: Path) -> bytes:
         return path.read_bytes()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+        for file in regular_files(path):
             archive.write(file, file.relative_to(path).as_posix())
     return buffer.getvalue()
 
@@ -68,14 +70,11 @@ def node_slot():
     raise RuntimeError(f"more than {SLOTS} grading tasks on one node")
 
 
-def grade_packed(data: bytes, name: str, is_folder: bool, threads: int, gpu_fraction: float | None,
-                 options: dict) -> dict:
-    """Runs as a Ray task: grade the submission from its bytes, return the result as plain data."""
-    from .batch import grade_safely
-
+def grade_packed(data: bytes, name: str, is_folder: bool, gpu_fraction: float | None, options: dict) -> dict:
+    """Runs as a Ray task (one CPU): grade the submission from its bytes, return the result as plain data."""
     with tempfile.TemporaryDirectory(prefix="autograder-ray-") as scratch, node_slot() as slot:
         path = unpack(data, name, is_folder, Path(scratch))
-        share = resources.Share(1, threads, gpu_fraction, slot)
+        share = resources.Share(1, 1, gpu_fraction, slot)
         return grade_safely(path, share=share, **options).as_dict()
 
 
@@ -99,7 +98,7 @@ def grade_on_ray(paths: list[Path], *, jobs: int, address: str | None, options: 
     pending = {}
     for path in paths:
         path = Path(path)
-        ref = task.remote(pack(path), path.name, path.is_dir(), 1, round(0.9 * gpu, 3) if gpu else None,
+        ref = task.remote(pack(path), path.name, path.is_dir(), round(0.9 * gpu, 3) if gpu else None,
                           {**options, **per_submission.get(path, {})})
         pending[ref] = path
     while pending:
@@ -108,9 +107,8 @@ def grade_on_ray(paths: list[Path], *, jobs: int, address: str | None, options: 
         try:
             result = SubmissionResult.from_dict(ray.get(done[0]))
         except Exception as error:  # noqa: BLE001 - a lost node or task: this submission is reported, not the batch
-            result = SubmissionResult(submission=path.name, assignment=options.get("assignment_id"))
-            result.error = f"the Ray task grading it failed ({type(error).__name__}); grade it again"
-            result.staff_log.append(repr(error))
+            result = not_graded(path, options, f"the Ray task grading it failed ({type(error).__name__}); grade it "
+                                "again", repr(error))
         yield path, result
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..report.gradescope import write_gradescope
 from ..results import SubmissionResult
+from ..submission import regular_files
 
 RECORDS = "records"
 FORMAT = 1
@@ -25,7 +26,7 @@ def fingerprint(path: Path, options: dict) -> str:
     """What was graded: every file of the submission (names and contents) and the options that change a grade."""
     digest = hashlib.sha256(json.dumps({"format": FORMAT, **options}, sort_keys=True, default=str).encode())
     path = Path(path)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    files = [path] if path.is_file() else regular_files(path)
     for file in files:
         digest.update(str(file.relative_to(path) if file != path else file.name).encode() + b"\0")
         with open(file, "rb") as f:
@@ -43,18 +44,19 @@ class ResultStore:
     def _record(self, name: str) -> Path:
         return self.records / f"{name}.json"
 
+    @staticmethod
+    def _read(record: Path) -> tuple[str | None, SubmissionResult] | None:
+        """(fingerprint, result) of a record, or None when it is missing or unreadable."""
+        try:
+            data = json.loads(record.read_text())
+            return data.get("fingerprint"), SubmissionResult.from_dict(data["result"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
     def load(self, name: str, stamp: str) -> SubmissionResult | None:
         """The stored result of ``name`` if it was graded from exactly this (same fingerprint), else None."""
-        try:
-            data = json.loads(self._record(name).read_text())
-        except (OSError, ValueError):
-            return None
-        if data.get("fingerprint") != stamp:
-            return None
-        try:
-            return SubmissionResult.from_dict(data["result"])
-        except (KeyError, TypeError):
-            return None
+        read = self._read(self._record(name))
+        return read[1] if read is not None and read[0] == stamp else None
 
     def save(self, result: SubmissionResult, stamp: str) -> None:
         """Written whole or not at all (a batch killed mid-write leaves no half record)."""
@@ -69,10 +71,4 @@ class ResultStore:
 
     def all_results(self) -> list[SubmissionResult]:
         """Every result on disk, by submission name: the batch graded now and any earlier one into this folder."""
-        found = []
-        for record in sorted(self.records.glob("*.json")):
-            try:
-                found.append(SubmissionResult.from_dict(json.loads(record.read_text())["result"]))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-        return found
+        return [read[1] for record in sorted(self.records.glob("*.json")) if (read := self._read(record))]

@@ -47,20 +47,17 @@ def main() -> int:
     from . import cuda_shim, importer, keras_support
     from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
+    from .kernel import seed_everything, use_share
     from .notebook_runner import run_and_hand_over, wait_for_kernel
     from .protocol import write_message
 
-    torch.set_num_threads(max(1, int(settings.get("threads", 2))))
-    from .kernel import seed_everything
-
+    use_share(settings)
     seed_everything(0)  # a file that draws random numbers when imported does the same every time
     if settings.get("device", "cpu").startswith("cuda"):
         # Same submission, same device, same scores: deterministic kernels where CUDA has them.
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
-        if settings.get("gpu_memory_fraction") and torch.cuda.is_available():  # workers share the GPU
-            torch.cuda.set_per_process_memory_fraction(float(settings["gpu_memory_fraction"]))
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))

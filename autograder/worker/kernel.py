@@ -306,6 +306,16 @@ def _neutralise_shell(ip) -> None:
     ip.register_magic_function(capture, "cell", "capture")
 
 
+def use_share(settings: dict) -> None:
+    """The worker's share of the machine, in this process (the worker, or its notebook kernel): its torch
+    threads, and its part of the GPU's memory when workers share one."""
+    import torch
+
+    torch.set_num_threads(max(1, int(settings.get("threads", 2))))
+    if settings.get("gpu_memory_fraction") and torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(float(settings["gpu_memory_fraction"]))
+
+
 def seed_everything(seed: int) -> None:
     """The same notebook gives the same results twice: Python's, NumPy's and torch's generators start seeded
     (a notebook that seeds them itself still does)."""
@@ -331,11 +341,7 @@ def install(settings: dict) -> None:
     if root not in sys.path:
         sys.path.append(root)  # the notebook imports the student's .py files, after the standard paths
     seed_everything(int(settings.get("seed", 0)))
-    import torch
-
-    torch.set_num_threads(max(1, int(settings.get("threads", 2))))
-    if settings.get("gpu_memory_fraction") and torch.cuda.is_available():  # workers share the GPU
-        torch.cuda.set_per_process_memory_fraction(float(settings["gpu_memory_fraction"]))
+    use_share(settings)
     cuda_shim.install()
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     redirect_keras_datasets(settings.get("torchvision_root"))
