@@ -3,8 +3,8 @@
 Written in ``assignment.toml`` (``args`` and ``kwargs`` of a subject of kind ``function``)::
 
     3, "relu"                                             a literal
-    { subject = "CNN_Classifier" }                        a fresh instance of another subject (its own arguments)
-    { subject = "Conv_AE", kwargs = { latent_dim = 3 } }  ... with other arguments
+    { subject = "Classifier" }                            a fresh instance of another subject (its own arguments)
+    { subject = "Autoencoder", kwargs = { code = 3 } }    ... with other arguments
     { loader = { data = "standin", split = "train", count = 960, batch_size = 64, shuffle = true } }
                                                           a DataLoader of (input, label) pairs of a data set of the
                                                           assignment, shaped as the ``input`` of ``shape_of`` (or

@@ -273,7 +273,7 @@ class FitCapture:
         """The recorded fits (those made in the notebook cells ``cells = [start, end)`` when there are any) whose
         model has the Dense widths, or number of Dense layers, asked for; of these, those with inputs that differ
         from the targets (``noisy``) or not. When none has the inputs asked for, ``nth`` picks one by its place
-        (a denoising model fit without noise is still the second deep model)."""
+        (a model meant to be fit on noisy inputs but fit without noise is still found by its place)."""
         records = self.records
         if cells is not None:
             inside = [r for r in records if r.cell is not None and cells[0] <= r.cell < cells[1]]
