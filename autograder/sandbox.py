@@ -88,18 +88,27 @@ def _world_accessible(path: Path) -> bool:
 
 
 def python_paths() -> list[Path]:
-    """What the worker's interpreter needs: its installation and every import path that exists.
+    """What the worker's interpreter needs: its installation and the package folders on the import path.
 
-    A source checkout on sys.path (the folder holding ``autograder/`` and ``reference/``) is left out:
-    only the ``autograder`` package itself is made visible.
+    Only folders that hold installed packages are bound: the interpreter's prefixes and ``site-packages`` or
+    ``dist-packages`` folders. Other entries of ``sys.path`` (the folder of the script that started the grader,
+    a test folder, the current folder, a source checkout holding ``autograder/`` and ``reference/``) are left
+    out: binding ``/tmp`` because a script ran from there would show the worker every submission being graded.
+    The ``autograder`` package itself is bound separately.
     """
     checkout = Path(autograder.__file__).resolve().parent.parent
-    candidates = [sys.base_prefix, sys.prefix, sys.exec_prefix, *sys.path,
-                  Path(sys.executable).parent, Path(os.path.realpath(sys.executable)).parent]
+    prefixes = [Path(os.path.realpath(p)) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix) if p]
+    candidates = [*prefixes, Path(sys.executable).parent, Path(os.path.realpath(sys.executable)).parent]
+    for entry in sys.path:
+        if entry and Path(entry).is_dir():
+            real = Path(os.path.realpath(entry))
+            if real.name in ("site-packages", "dist-packages") or any(real.is_relative_to(p) for p in prefixes):
+                candidates.append(real)
     paths = set()
     for entry in candidates:
-        if entry and Path(entry).is_dir() and Path(os.path.realpath(entry)) != checkout:
-            paths.add(Path(os.path.realpath(entry)))
+        real = Path(os.path.realpath(entry))
+        if real.is_dir() and real != checkout and real != Path("/"):
+            paths.add(real)
     for path in list(paths):  # a venv's site-packages is inside its prefix: keep the outermost only
         if any(other != path and path.is_relative_to(other) for other in paths):
             paths.discard(path)
@@ -171,6 +180,7 @@ class Launcher:
     device: str = "cpu"
     readable: list[Path] = field(default_factory=list)  # extra read-only paths (the torchvision copy)
     use_bwrap: bool = True
+    template: bool = False  # a warm template (worker/zygote.py): stays root in its sandbox, limits its workers
 
     def __post_init__(self):
         self.bwrap = bwrap_path() if self.use_bwrap else None
@@ -186,7 +196,7 @@ class Launcher:
 
     def worker_settings(self) -> dict:
         """What the worker itself must do before any student code: copy its files in, drop its uid."""
-        settings = {"drop_uid": self.drop_uid}
+        settings = {"drop_uid": self.drop_uid, "processes": self.limits.processes}
         if self.bwrap:
             settings.update(copy_from=SANDBOX_SOURCE, workdir=SANDBOX_WORKDIR)
         return settings
@@ -197,7 +207,10 @@ class Launcher:
         if os.geteuid() != 0:
             args.append("--unshare-user")
         elif self.drop_uid is not None:
-            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            # Root keeps every capability in bubblewrap unless told otherwise: only what dropping the uid needs.
+            args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            if self.template:  # to kill whatever its workers left in its PID namespace
+                args += ["--cap-add", "CAP_KILL"]
         for system in SYSTEM_DIRS:
             args += ["--ro-bind-try", system, system]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
@@ -230,7 +243,7 @@ class Launcher:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if self._cgroup is not None:
             self._cgroup.enter()
-        if self.drop_uid is not None:
+        if self.drop_uid is not None and not self.template:  # a template sets it in each worker it forks
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
         if not self.device.startswith("cuda"):
             resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_bytes, limits.address_space_bytes))

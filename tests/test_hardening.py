@@ -225,3 +225,21 @@ def test_a_workers_cgroup_limits_its_memory_tasks_and_cpu_together():
     finally:
         group.remove()
     assert all(not folder.exists() for folder in group.folders)
+
+
+def test_only_package_folders_of_the_import_path_are_bound_into_the_sandbox(tmp_path, monkeypatch):
+    """A script run from /tmp puts /tmp on sys.path: binding it would show the worker every submission being
+    graded (their scratch copies lie there)."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    monkeypatch.setattr(sys, "path", [str(scripts), str(tempfile.gettempdir()), "", *sys.path])
+    bound = sandbox.python_paths()
+    assert not any(scripts.is_relative_to(path) or Path(tempfile.gettempdir()).is_relative_to(path)
+                   for path in bound), bound
+    assert any(Path(torch_dir).is_relative_to(path) for path in bound for torch_dir in [_package_folder("torch")])
+
+
+def _package_folder(name: str) -> str:
+    import importlib.util
+
+    return str(Path(importlib.util.find_spec(name).origin).parent)

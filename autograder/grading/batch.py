@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import queue
 import sys
 import time
@@ -18,9 +19,12 @@ from ..report.junit import write_junit
 from ..report.terminal import render_submission, render_table
 from ..results import SubmissionResult
 from ..submission import CLUTTER, STUDENT_SUFFIXES
+from ..worker.warm import WarmWorkers
 from . import resources
 from .records import ResultStore, fingerprint
 from .runner import grade
+
+WARM_ENV = "AUTOGRADER_WARM"  # "0": every worker starts cold (no warm templates)
 
 
 def looks_like_one_submission(folder: Path) -> bool:
@@ -103,21 +107,29 @@ def _run(todo: list[Path], jobs: int, executor: str, address: str | None, option
     for slot in range(share.jobs):
         slots.put(slot)
 
+    # Several submissions: each slot's workers are forked from a warm template (where the sandbox allows it).
+    warm = WarmWorkers() if len(todo) > 1 and os.environ.get(WARM_ENV, "1") != "0" else None
+
     def one(path: Path) -> SubmissionResult:
         slot = slots.get()
         try:
-            return grade_safely(path, share=share.for_slot(slot), **{**options, **per_submission.get(path, {})})
+            return grade_safely(path, share=share.for_slot(slot), warm=warm,
+                                **{**options, **per_submission.get(path, {})})
         finally:
             slots.put(slot)
 
-    if share.jobs == 1:
-        for path in todo:
-            yield path, one(path)
-        return
-    with concurrent.futures.ThreadPoolExecutor(share.jobs, thread_name_prefix="autograder-job") as pool:
-        futures = {pool.submit(one, path): path for path in todo}
-        for future in concurrent.futures.as_completed(futures):
-            yield futures[future], future.result()
+    try:
+        if share.jobs == 1:
+            for path in todo:
+                yield path, one(path)
+            return
+        with concurrent.futures.ThreadPoolExecutor(share.jobs, thread_name_prefix="autograder-job") as pool:
+            futures = {pool.submit(one, path): path for path in todo}
+            for future in concurrent.futures.as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        if warm is not None:
+            warm.close()
 
 
 def grade_safely(path: Path, **options) -> SubmissionResult:

@@ -46,10 +46,10 @@ def run_check(ctx, case: CheckCase) -> CheckResult:
 
 
 def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only=False, keyword=None,
-          share=None):
+          share=None, warm=None):
     """Grade one submission: every planned check (or those ``keyword`` selects, as pytest's ``-k`` does), in
     order; never raises for the submission's faults. ``share`` is what its worker is given when several
-    submissions are graded at once (default: the whole machine)."""
+    submissions are graded at once (default: the whole machine); ``warm`` the batch's warm templates."""
     from ..results import SubmissionResult
     from ..submission import SubmissionError
     from .selection import matches
@@ -59,7 +59,7 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
     result = SubmissionResult(submission=Path(path).name, assignment=assignment_id)
     try:
         with grading_session(path, assignment_id=assignment_id, data_dir=data_dir, device=device,
-                             share=share) as (ctx, cases):
+                             share=share, warm=warm) as (ctx, cases):
             result.assignment, result.device = ctx.assignment.id, ctx.device
             result.manual = manual_parts(ctx.assignment)
             for case in cases:

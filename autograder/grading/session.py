@@ -105,8 +105,9 @@ def torchvision_root(data_dir) -> str:
 
 @contextlib.contextmanager
 def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=None, device: str = "auto",
-                    share: Share | None = None):
-    """Yield ``(context, planned checks)`` for one submission; cleans up its worker and scratch folder."""
+                    share: Share | None = None, warm=None):
+    """Yield ``(context, planned checks)`` for one submission; cleans up its worker and scratch folder. With
+    ``warm`` (``worker.warm.WarmWorkers``), its worker is forked from a warm template where the sandbox allows."""
     scratch = Path(tempfile.mkdtemp(prefix="autograder-submission-"))
     worker = None
     try:
@@ -126,7 +127,7 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS,
                                   threads=share.threads, gpu_memory_fraction=share.gpu_memory_fraction,
                                   slot=share.slot, cpus=share.cpus, passive_wait=share.passive_wait)
-        worker = Worker(submission.root, settings)
+        worker = Worker(submission.root, settings, warm=warm)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes + provided_notes)
         ctx.notes.extend(f"{found} was graded as {name}, the name the handout asks for: rename it"

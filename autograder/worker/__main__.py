@@ -36,7 +36,12 @@ def copy_submission(source: Path, target: Path) -> None:
 
 def main() -> int:
     request_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
-    settings = json.loads(os.environ.get("AUTOGRADER_WORKER_SETTINGS", "{}"))
+    return serve_submission(request_fd, reply_fd, json.loads(os.environ.get("AUTOGRADER_WORKER_SETTINGS", "{}")))
+
+
+def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
+    """Become the unprivileged worker of one submission and answer the grader until told to exit (also in a
+    process forked from a warm template, ``worker/zygote.py``, with the same settings)."""
     if settings.get("drop_uid") is not None and os.geteuid() == 0:
         drop_privileges(int(settings["drop_uid"]))
     if settings.get("copy_from"):

@@ -100,7 +100,7 @@ def _drain(fd: int, tail: OutputTail) -> None:
 class Worker:
     """One worker process for one submission's scratch folder."""
 
-    def __init__(self, scratch: Path, settings: WorkerSettings, launcher=None):
+    def __init__(self, scratch: Path, settings: WorkerSettings, launcher=None, warm=None):
         from ..sandbox import Launcher, Limits
 
         self.scratch = scratch
@@ -108,7 +108,8 @@ class Worker:
         readable = [Path(settings.torchvision_root)] if settings.torchvision_root else []
         limits = Limits(uid=Limits.uid - settings.slot, cpus=settings.cpus)
         self.launcher = launcher or Launcher(limits=limits, device=settings.device, readable=readable)
-        self.process: subprocess.Popen | None = None
+        self.process = None  # a subprocess.Popen, or a worker forked from a warm template (warm.ForkedProcess)
+        self.template = warm.for_worker(settings, self.launcher, self._environment()) if warm else None
         self.output = OutputTail()
         self.starts = 0
         self._request_fd = self._reply_fd = None
@@ -146,10 +147,15 @@ class Worker:
         output_read, output_write = os.pipe()
         command = [sys.executable, "-s", "-P", "-m", "autograder.worker", str(request_read), str(reply_write)]
         try:
-            self.process = self.launcher.popen(
-                command, cwd=self.scratch, env=self._environment(), pass_fds=(request_read, reply_write),
-                stdout=output_write, stderr=output_write,
-            )  # fmt: skip
+            self.process = None
+            if self.template is not None:
+                self.process = self.template.spawn(self.scratch, self._environment(),
+                                                   (request_read, reply_write, output_write))
+            if self.process is None:
+                self.process = self.launcher.popen(
+                    command, cwd=self.scratch, env=self._environment(), pass_fds=(request_read, reply_write),
+                    stdout=output_write, stderr=output_write,
+                )  # fmt: skip
         finally:
             for fd in (request_read, reply_write, output_write):
                 os.close(fd)
@@ -166,7 +172,10 @@ class Worker:
     def kill(self) -> None:
         if self.process is None:
             return
-        self.launcher.kill(self.process)
+        if self.template is not None and not isinstance(self.process, subprocess.Popen):
+            self.template.clean()
+        else:
+            self.launcher.kill(self.process)
         for fd in (self._request_fd, self._reply_fd):
             if fd is not None:
                 try:

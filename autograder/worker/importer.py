@@ -197,6 +197,15 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+def after_import(name: str, patch) -> None:
+    """``patch(module)`` once the module ``name`` is imported: now, if it already is (a worker forked from a warm
+    template that imported it), else right after its first import."""
+    if name in sys.modules:
+        patch(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, patch))
+
+
 def redirect_torchvision_datasets(prepared_root: str | None) -> None:
     """Make MNIST and its subclasses (FashionMNIST, ...) read ``prepared_root`` and never download.
 
@@ -218,7 +227,7 @@ def redirect_torchvision_datasets(prepared_root: str | None) -> None:
 
         mnist_module.MNIST.__init__ = __init__
 
-    sys.meta_path.insert(0, _AfterImport("torchvision.datasets.mnist", patch))
+    after_import("torchvision.datasets.mnist", patch)
 
 
 STAND_INS: list[str] = []  # what student code read in place of a data set this machine does not have
@@ -251,4 +260,4 @@ def redirect_keras_datasets(prepared_root: str | None) -> None:
         return load_data
 
     for module, folder in (("keras.src.datasets.mnist", "MNIST"), ("keras.src.datasets.fashion_mnist", "FashionMNIST")):
-        sys.meta_path.insert(0, _AfterImport(module, lambda m, _f=folder: setattr(m, "load_data", loader(_f))))
+        after_import(module, lambda m, _f=folder: setattr(m, "load_data", loader(_f)))

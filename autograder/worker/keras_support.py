@@ -332,10 +332,7 @@ def install_fit_capture(budget: int, cell=lambda: None) -> FitCapture:
     never before)."""
     global capture
     capture = FitCapture(budget, cell)
-    from .importer import _AfterImport
+    from .importer import after_import
 
-    if "keras" in sys.modules:
-        _on_keras_import()
-    else:
-        sys.meta_path.insert(0, _AfterImport("keras", lambda module: _on_keras_import()))
+    after_import("keras", lambda module: _on_keras_import())
     return capture
