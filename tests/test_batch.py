@@ -40,6 +40,17 @@ def test_workers_sharing_a_gpu_each_get_a_part_of_its_memory():
         4, "cuda", cores=16, gpus=1).describe()
 
 
+def test_on_several_gpus_the_slots_take_them_in_turn_and_each_worker_sees_only_its_own(monkeypatch, tmp_path):
+    share = resources.share(4, "cuda", cores=16, gpus=2)
+    assert [share.for_slot(slot).gpu for slot in range(4)] == [0, 1, 0, 1]
+    assert resources.share(4, "cuda", cores=16, gpus=1).gpu is None  # one GPU: nothing to choose
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert Worker(tmp_path, WorkerSettings(gpu=1))._environment()["CUDA_VISIBLE_DEVICES"] == "5"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert Worker(tmp_path, WorkerSettings(gpu=1))._environment()["CUDA_VISIBLE_DEVICES"] == "1"
+    assert "CUDA_VISIBLE_DEVICES" not in Worker(tmp_path, WorkerSettings())._environment()
+
+
 def test_default_jobs_is_what_the_machine_holds():
     gib = 1024**3
     assert resources.default_jobs("cpu", cores=2, memory=24 * gib, gpus=0) == 2

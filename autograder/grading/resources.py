@@ -56,6 +56,12 @@ class Share:
     gpu_memory_fraction: float | None = None  # of its GPU's memory, when workers share one
     slot: int = 0  # which of the ``jobs``: its own unprivileged uid, its GPU when there are several
     passive_wait: bool = False  # more workers than cores: waiting OpenMP threads sleep rather than spin
+    gpus: int = 0  # GPUs the workers share
+
+    @property
+    def gpu(self) -> int | None:
+        """The GPU this slot's worker uses when there are several (slots take them in turn), else None."""
+        return self.slot % self.gpus if self.gpus > 1 else None
 
     @property
     def cpus(self) -> float | None:
@@ -67,6 +73,7 @@ class Share:
 
     def describe(self) -> str:
         gpu = f", {self.gpu_memory_fraction:.0%} of a GPU's memory each" if self.gpu_memory_fraction else ""
+        gpu += f", on {self.gpus} GPUs in turn" if self.gpus > 1 else ""
         return f"{self.jobs} at a time, {self.threads} thread{'s' * (self.threads != 1)} each{gpu}"
 
 
@@ -93,4 +100,4 @@ def share(jobs: int, device: str = "cpu", cores: int | None = None, gpus: int | 
     if gpus and jobs > gpus:
         per_gpu = -(-jobs // gpus)
         fraction = round(0.9 / per_gpu, 3)  # a tenth kept for the CUDA contexts themselves
-    return Share(jobs, threads, fraction, passive_wait=jobs > cores)
+    return Share(jobs, threads, fraction, passive_wait=jobs > cores, gpus=gpus)

@@ -126,7 +126,8 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         share = share or resources.share(1, chosen)
         settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS,
                                   threads=share.threads, gpu_memory_fraction=share.gpu_memory_fraction,
-                                  slot=share.slot, cpus=share.cpus, passive_wait=share.passive_wait)
+                                  slot=share.slot, cpus=share.cpus, passive_wait=share.passive_wait,
+                                  gpu=share.gpu if chosen == "cuda" else None)
         worker = Worker(submission.root, settings, warm=warm)
         ctx = GradingContext(assignment, submission, worker, data_dir=data_dir, device=chosen, ready=[written])
         ctx.notes.extend(submission.notes + provided_notes)

@@ -47,6 +47,7 @@ class WorkerSettings:
     slot: int = 0  # which of the concurrent workers: each runs as its own unprivileged uid
     cpus: float | None = None  # a CPU-time quota in cores for it and all it starts (where a cgroup can be made)
     passive_wait: bool = False  # OpenMP threads sleep while waiting: for more workers than cores
+    gpu: int | None = None  # which of several GPUs it sees (as its only one, cuda:0), when slots take them in turn
 
 
 def _signal_name(number: int) -> str:
@@ -120,6 +121,9 @@ class Worker:
         """Written from scratch: nothing of the grader's environment (tokens, paths) leaks in."""
         package_root = str(Path(autograder.__file__).resolve().parent.parent)
         passed = {k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH") if k in os.environ}
+        if self.settings.gpu is not None:  # code that says cuda:0 (or just cuda) runs on this slot's GPU
+            visible = passed.get("CUDA_VISIBLE_DEVICES", "").split(",") if passed.get("CUDA_VISIBLE_DEVICES") else []
+            passed["CUDA_VISIBLE_DEVICES"] = visible[self.settings.gpu] if visible else str(self.settings.gpu)
         return {
             **passed,
             "PATH": "/usr/bin:/bin",
