@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder import sandbox
@@ -243,3 +244,31 @@ def _package_folder(name: str) -> str:
     import importlib.util
 
     return str(Path(importlib.util.find_spec(name).origin).parent)
+
+
+def test_a_cached_data_set_changed_after_it_was_written_is_rebuilt_from_its_source(tmp_path, monkeypatch):
+    from autograder import datasets
+    from autograder.datasets import loading
+
+    monkeypatch.setenv("AUTOGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    loading.clear_memory_cache()
+    honest = datasets.load_dataset("digits").test.labels.copy()
+    [labels] = (tmp_path / "cache").rglob("test_labels.npy")
+    assert not labels.stat().st_mode & 0o222 and not labels.parent.stat().st_mode & 0o222  # read-only
+    labels.parent.chmod(0o755)
+    labels.chmod(0o644)
+    poisoned = np.load(labels)
+    poisoned[:] = 0  # every held-out label "0": a model answering 0 would score 100%
+    np.save(labels, poisoned)
+    loading.clear_memory_cache()
+    reloaded = datasets.load_dataset("digits").test.labels
+    loading.clear_memory_cache()
+    assert (reloaded == honest).all() and len(set(honest.tolist())) == 10
+
+
+def test_the_data_copy_student_code_reads_is_read_only(tmp_path):
+    from autograder.grading.session import torchvision_root
+
+    root = Path(torchvision_root(None))
+    written = [p for p in [root, *root.rglob("*")] if p.stat().st_mode & 0o222]
+    assert written == [], written

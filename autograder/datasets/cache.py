@@ -4,10 +4,20 @@ The key is the source's fingerprint (paths, sizes, modification times, package
 versions) plus the version of the split rule, so a changed source or rule is
 never served from a stale entry. Writes go to a temporary folder renamed into
 place, so a crash never leaves half an entry.
+
+An entry is made read-only, and its arrays' SHA-256 digests are kept in its
+provenance file and checked on every load: an entry changed since it was
+written (a damaged disk, or a process that could write it) is removed and
+rebuilt from the source, never used for held-out labels. The cache lies in the
+grader's home, which a sandboxed worker cannot see, and a worker dropped to an
+unprivileged uid cannot write. Where the worker runs as the grader's own user
+with no sandbox (a student's laptop), it could rewrite an entry and its digests
+together: the README's threat model says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -40,9 +50,11 @@ def load_cached(key: str) -> Dataset | None:
         return None
     try:
         meta = json.loads((entry / "meta.json").read_text())
+        if any(digest(entry / f"{name}.npy") != meta["sha256"][name] for name in _ARRAYS):
+            raise ValueError("an array is not what was written")
         arrays = {name: np.load(entry / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
-    except (OSError, ValueError, KeyError):
-        shutil.rmtree(entry, ignore_errors=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        remove_tree(entry)
         return None
     return Dataset(
         name=meta["name"],
@@ -71,11 +83,38 @@ def store(key: str, dataset: Dataset) -> None:
             "name": dataset.name,
             "pixel_max": dataset.pixel_max,
             "provenance": dataset.provenance.as_dict(),
+            "sha256": {name: digest(staging / f"{name}.npy") for name in arrays},
         }
         (staging / "meta.json").write_text(json.dumps(meta, indent=1))
+        make_read_only(staging)
         try:
             staging.rename(entry)
         except OSError:  # another process stored it first
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_tree(staging)
     except OSError:
         return
+
+
+def digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def make_read_only(folder: Path) -> None:
+    """Files 0444, folders 0555, the folder itself last."""
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if not path.is_symlink():
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    folder.chmod(0o555)
+
+
+def remove_tree(folder: Path) -> None:
+    """``shutil.rmtree`` of a folder made read-only: its folders are made writable first."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for top, _, _ in os.walk(folder):
+        try:
+            os.chmod(top, 0o755)
+        except OSError:
+            pass
+    shutil.rmtree(folder, ignore_errors=True)

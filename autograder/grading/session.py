@@ -12,6 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..datasets.cache import make_read_only, remove_tree
 from ..devices import choose_device
 from ..notebooks import NOTEBOOK_BYTES
 from ..spec import Assignment, SpecError, available_assignments, load_assignment, parse_assignment
@@ -86,14 +87,20 @@ def torchvision_root_ahead(data_dir) -> tuple[str, concurrent.futures.Future]:
 
 def _root_ahead(key: str, data_dir) -> tuple[str, concurrent.futures.Future]:
     if key not in _prepared_roots:
-        from ..datasets.torchvision_layout import prepare_torchvision_root
-
         root = Path(tempfile.mkdtemp(prefix="autograder-torchvision-"))
         root.chmod(0o755)  # read by the unprivileged worker
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        _prepared_roots[key] = (root, _preparing.submit(prepare_torchvision_root, root, data_dir))
+        atexit.register(remove_tree, root)
+        _prepared_roots[key] = (root, _preparing.submit(_prepare_read_only, root, data_dir))
     root, future = _prepared_roots[key]
     return str(root), future
+
+
+def _prepare_read_only(root: Path, data_dir) -> None:
+    """Write the copy, then make it read-only: every worker reads it, none may change it for the next."""
+    from ..datasets.torchvision_layout import prepare_torchvision_root
+
+    prepare_torchvision_root(root, data_dir)
+    make_read_only(root)
 
 
 def torchvision_root(data_dir) -> str:
