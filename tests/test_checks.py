@@ -414,3 +414,20 @@ def test_checks_never_reach_the_worker(module):
     source = open(module.__file__).read()
     for forbidden in ("from ..link", "from ..measure", "from ..context", "GradingContext", "ctx"):
         assert forbidden not in source, f"{module.__name__} mentions {forbidden}"
+
+
+def test_a_reconstruction_that_gives_back_the_held_out_images_exactly_is_a_copy_not_a_model():
+    from types import SimpleNamespace
+
+    from autograder.grading.measure.training import score
+    from autograder.grading.outcomes import CheckFailed
+    from autograder.spec import load_assignment
+    from autograder.tasks import TaskData
+
+    assignment = load_assignment("cpsc663-ex2")
+    ctx = SimpleNamespace(assignment=assignment)
+    images = np.random.default_rng(0).random((16, 1, 28, 28), dtype=np.float32)
+    data = TaskData(images, None, images, images.reshape(16, -1), np.zeros(16))
+    assert score(ctx, "ae-brief", data, images.reshape(16, -1) * 0.9) > 0  # close, not exact: scored
+    with pytest.raises(CheckFailed, match="gives back the held-out images exactly.*does forward return its input"):
+        score(ctx, "ae-brief", data, images.reshape(16, -1))

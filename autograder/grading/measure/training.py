@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from ...state_dicts import unwrap_state_dict
-from ...tasks import TaskData, task_of
+from ...tasks import Reconstruct, TaskData, task_of
 from ...thresholds import Threshold
 from .. import limits
 from ..locate import Subject
 from ..outcomes import CheckFailed, NotGradable
 from .models import probe, usable_input_shape
+
+EXACTLY_ZERO = 1e-12  # a held-out reconstruction error this small is a copy of the input, not a reconstruction
 
 SEEDS = (0, 1)  # a second seed is tried only when the first falls short, so a correct model is rarely unlucky
 
@@ -65,7 +67,12 @@ def score(ctx, recipe_name: str, data: TaskData, outputs: np.ndarray) -> float:
         raise CheckFailed(f"the model gives {rows.shape[1]} score(s) per input, not one per class")
     if not np.isfinite(rows).all():
         raise CheckFailed("the model's outputs on held-out inputs contain NaN or infinity")
-    return task.metric(task.error(recipe, data, rows))
+    value = task.metric(task.error(recipe, data, rows))
+    if isinstance(task, Reconstruct) and value <= EXACTLY_ZERO:
+        raise CheckFailed(f"the model gives back the held-out images exactly (reconstruction error {value:.3g}): "
+                          "no autoencoder trained through a narrow code does, so its output is not "
+                          "computed through the code (does forward return its input?)")
+    return value
 
 
 def bar(ctx, recipe_name: str) -> str:
