@@ -272,3 +272,54 @@ def test_the_data_copy_student_code_reads_is_read_only(tmp_path):
     root = Path(torchvision_root(None))
     written = [p for p in [root, *root.rglob("*")] if p.stat().st_mode & 0o222]
     assert written == [], written
+
+
+_PEAK = """
+import resource, sys
+from pathlib import Path
+from autograder.grading.runner import grade
+result = grade(Path(sys.argv[1]), assignment_id="cpsc663-ex2", device="cpu", keyword=sys.argv[2])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, result.score)
+"""
+
+
+def _grader_peak_bytes(submission: Path, keyword: str) -> tuple[int, float]:
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(submission), keyword], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    peak, score = done.stdout.split()[-2:]
+    return int(peak), float(score)
+
+
+@pytest.mark.slow
+def test_the_graders_peak_memory_stays_within_a_margin_whatever_the_submission(tmp_path):
+    """The trusted process reads weight archives, notebooks and replies only within bounds: a submission built to
+    make it read a lot (a weight file that unpacks to 512 MiB, a notebook of 200,000 cells, a reply flood) costs
+    it no more memory than an honest one, give or take a margin."""
+    import json
+    import zipfile
+
+    import torch
+
+    honest = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+    bomb = tmp_path / "bomb"
+    bomb.mkdir()
+    shutil.copy(honest / "prob5_AE.py", bomb / "prob5_AE.py")
+    with open(bomb / "prob5_AE.py", "a") as f:
+        f.write("\nNAMES = {f'n{i}' * 50: i for i in range(200_000)}  # a reply listing many long names\n")
+    plain = tmp_path / "plain.pt"
+    torch.save({"encoder.0.weight": torch.zeros(2**27)}, plain)  # 512 MiB of zeros
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb / "mnist_ae.pt", "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            with source.open(info) as reading, out.open(info.filename, "w", force_zip64=True) as writing:
+                shutil.copyfileobj(reading, writing, 1 << 22)
+    plain.unlink()
+    assert (bomb / "mnist_ae.pt").stat().st_size < 4 * 2**20
+    cell = {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None}
+    (bomb / "prob5.ipynb").write_text(json.dumps({"cells": [cell] * 200_000, "metadata": {}, "nbformat": 4,
+                                                  "nbformat_minor": 5}))
+    keyword = "prob5_AE or 5.4/AE or notebook"
+    honest_peak, honest_score = _grader_peak_bytes(honest, keyword)
+    bomb_peak, bomb_score = _grader_peak_bytes(bomb, keyword)
+    assert honest_score > bomb_score  # the bomb's weights do not load: it was graded, not skipped
+    assert bomb_peak - honest_peak < 200 * 2**20, (honest_peak, bomb_peak)

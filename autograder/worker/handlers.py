@@ -21,7 +21,7 @@ from ..layers import describe_layers
 from ..probes import jacobian_singular_values
 from ..spec.recipes import Recipe
 from ..state_dicts import unwrap_state_dict
-from ..training import fit, predict
+from ..training import as_rows, fit, predict
 from . import cuda_shim, keras_support
 from .arguments import evaluate_arguments
 from .importer import STAND_INS, describe_exception, import_student_file
@@ -100,6 +100,11 @@ def _part(model, part: str, parts: dict):
     if attribute is None or not callable(attribute):
         raise LookupError(f"the model has no callable attribute '{parts.get(part, part)}'")
     return attribute
+
+
+def _part_of(model, request):
+    """The part of the model a request names (default ``forward``)."""
+    return _part(model, request.get("part", "forward"), request["model"].get("parts", {}))
 
 
 def _tensors(output) -> list[torch.Tensor]:
@@ -198,6 +203,31 @@ def handle_jacobian(state, request, arrays):
     return {"singular_values": values}, {}
 
 
+AGREEMENT_INPUTS = 4  # held-out inputs also predicted the way the structure probes call the model
+
+
+def _agreement(state, call, inputs: torch.Tensor, outputs: torch.Tensor) -> dict:
+    """The first few held-out inputs predicted again as the structure probes call the model (one input at a
+    time, tracked by autograd), against their batched predictions: the largest difference and the outputs' scale.
+    A model that behaves one way while probed and another while scored shows here; one that cannot be called so
+    is not compared (the probes report it themselves)."""
+    count = min(AGREEMENT_INPUTS, len(inputs))
+    if count == 0 or not inputs.is_floating_point():
+        return {}
+    rows = []
+    try:
+        for i in range(count):
+            x = inputs[i : i + 1].to(state.device).clone().requires_grad_(True)
+            rows.append(as_rows(call(x), 1, prefer=x[0].numel()).detach().float().cpu())
+        alone = torch.cat(rows)
+    except Exception:  # noqa: BLE001 - the student's code failing here is reported by the probes
+        return {}
+    batched = outputs[:count]
+    if alone.shape != batched.shape:
+        return {"difference": float("inf"), "scale": 0.0}
+    return {"difference": float((alone - batched).abs().max()), "scale": float(batched.abs().max())}
+
+
 def handle_train_predict(state, request, arrays):
     """Train a fresh instance with a recipe, then predict the held-out inputs."""
     recipe = Recipe(**request["recipe"])
@@ -207,21 +237,22 @@ def handle_train_predict(state, request, arrays):
     log = state.student(f"training {name}", fit, model, recipe, torch.from_numpy(np.array(arrays["train_inputs"])),
                         labels, device=state.device, seed=request["seed"], forward=_call(model, training=True))
     part = request.get("part", "forward")
-    outputs = state.student(f"{name}.{part}", predict, model, torch.from_numpy(np.array(arrays["eval_inputs"])),
-                            device=state.device, call=_part(model, part, request["model"].get("parts", {})))
+    inputs, call = torch.from_numpy(np.array(arrays["eval_inputs"])), _part_of(model, request)
+    outputs = state.student(f"{name}.{part}", predict, model, inputs, device=state.device, call=call)
     finite = bool(torch.isfinite(outputs).all())
-    return {"steps_done": log.steps_done, "losses": log.losses, "stopped": log.stopped, "finite": finite}, \
-        {"outputs": _as_array(outputs)}
+    return {"steps_done": log.steps_done, "losses": log.losses, "stopped": log.stopped, "finite": finite,
+            "agreement": _agreement(state, call, inputs, outputs)}, {"outputs": _as_array(outputs)}
 
 
 def handle_predict(state, request, arrays):
     """The model as it is (a notebook's variable, as its cells left it) on the held-out inputs."""
     model = _model(state, request, fresh=False)
     part = request.get("part", "forward")
-    outputs = state.student(f"{request['model']['name']}.{part}", predict, model,
-                            torch.from_numpy(np.array(arrays["eval_inputs"])), device=state.device,
-                            call=_part(model, part, request["model"].get("parts", {})))
-    return {"finite": bool(torch.isfinite(outputs).all())}, {"outputs": _as_array(outputs)}
+    inputs, call = torch.from_numpy(np.array(arrays["eval_inputs"])), _part_of(model, request)
+    outputs = state.student(f"{request['model']['name']}.{part}", predict, model, inputs, device=state.device,
+                            call=call)
+    return {"finite": bool(torch.isfinite(outputs).all()), "agreement": _agreement(state, call, inputs, outputs)}, \
+        {"outputs": _as_array(outputs)}
 
 
 def handle_train_state(state, request, arrays):
@@ -265,11 +296,11 @@ def handle_weights_predict(state, request, arrays):
     if len(arrays["eval_inputs"]) == 0:
         return {"loaded": True, "finite": True, "note": note}, {}
     part = request.get("part", "forward")
-    outputs = state.student(f"{request['model']['name']}.{part}", predict, model,
-                            torch.from_numpy(np.array(arrays["eval_inputs"])), device=state.device,
-                            call=_part(model, part, request["model"].get("parts", {})))
-    return {"loaded": True, "finite": bool(torch.isfinite(outputs).all()), "note": note}, \
-        {"outputs": _as_array(outputs)}
+    inputs, call = torch.from_numpy(np.array(arrays["eval_inputs"])), _part_of(model, request)
+    outputs = state.student(f"{request['model']['name']}.{part}", predict, model, inputs, device=state.device,
+                            call=call)
+    return {"loaded": True, "finite": bool(torch.isfinite(outputs).all()), "note": note,
+            "agreement": _agreement(state, call, inputs, outputs)}, {"outputs": _as_array(outputs)}
 
 
 # ---------------------------------------------------------------- data sets, functions, answers

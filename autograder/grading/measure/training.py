@@ -18,6 +18,7 @@ from ..locate import Subject
 from ..outcomes import CheckFailed, NotGradable
 from .models import probe, usable_input_shape
 
+AGREEMENT = 1e-3  # largest difference allowed between a batched and a probed output, relative to their scale
 EXACTLY_ZERO = 1e-12  # a held-out reconstruction error this small is a copy of the input, not a reconstruction
 
 SEEDS = (0, 1)  # a second seed is tried only when the first falls short, so a correct model is rarely unlucky
@@ -75,6 +76,19 @@ def score(ctx, recipe_name: str, data: TaskData, outputs: np.ndarray) -> float:
     return value
 
 
+def agree(header: dict, label: str) -> None:
+    """CheckFailed when the model gave other outputs for the same held-out inputs called as the structure probes
+    call it (alone, tracked by autograd) than in the batches it is scored on: a model that notices how it is
+    called must not show the probes one function and the scores another. Float noise between a batch and a
+    single input is far below the bar; a model normalising by the statistics of its batch at inference is not."""
+    found = header.get("agreement") or {}
+    difference, scale = found.get("difference"), found.get("scale", 0.0)
+    if isinstance(difference, (int, float)) and not difference <= AGREEMENT * max(float(scale), 1.0):
+        raise CheckFailed(f"{label} gives other outputs for the same held-out inputs when called one at a time with "
+                          f"gradients tracked (as the structure checks call it) than in a batch (largest difference "
+                          f"{difference:.3g}): a model must compute the same function however it is called")
+
+
 def bar(ctx, recipe_name: str) -> str:
     entry = ctx.data.calibration(recipe_name)
     values = entry["values"]
@@ -108,6 +122,7 @@ def train(ctx, subject: Subject, recipe_name: str, seed: int, predict: str | Non
         )  # fmt: skip
         if header.get("stopped"):
             raise CheckFailed(f"training {subject.label} stopped: {str(header['stopped'])[:200]}")
+        agree(header, subject.label)
         return score(ctx, recipe_name, data, out["outputs"]), header
 
     arguments = tuple(sorted((k, repr(v)) for k, v in subject.kwargs.items()))  # a variant equal to the subject
@@ -132,8 +147,9 @@ def as_trained(ctx, subject: Subject, recipe_name: str, predict: str | None = No
     def measure():
         shape = usable_input_shape(ctx, subject)
         data = task_data(ctx, subject, recipe_name, shape)
-        _, out = ctx.link.call("predict", f"running {subject.label}", arrays={"eval_inputs": data.eval_inputs},
-                               model=probe(ctx, subject).ref, part=predict_part(ctx, subject, predict))
+        header, out = ctx.link.call("predict", f"running {subject.label}", arrays={"eval_inputs": data.eval_inputs},
+                                    model=probe(ctx, subject).ref, part=predict_part(ctx, subject, predict))
+        agree(header, subject.label)
         threshold = ctx.data.threshold(recipe_name)
         return Scored((score(ctx, recipe_name, data, out["outputs"]),), threshold.metric, threshold, "",
                       bar(ctx, recipe_name))
@@ -198,6 +214,7 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
         if loaded.not_predicted.startswith("not gradable here"):
             raise NotGradable(loaded.not_predicted)
         raise CheckFailed(f"not checked: {loaded.not_predicted}")
+    agree(loaded.header, subject.label)
     shape = usable_input_shape(ctx, subject)
     value = score(ctx, recipe_name, task_data(ctx, subject, recipe_name, shape), loaded.outputs)
     threshold = ctx.data.threshold(recipe_name)
