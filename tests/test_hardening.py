@@ -323,3 +323,16 @@ def test_the_graders_peak_memory_stays_within_a_margin_whatever_the_submission(t
     bomb_peak, bomb_score = _grader_peak_bytes(bomb, keyword)
     assert honest_score > bomb_score  # the bomb's weights do not load: it was graded, not skipped
     assert bomb_peak - honest_peak < 200 * 2**20, (honest_peak, bomb_peak)
+
+
+def test_a_data_copy_left_by_a_grader_that_was_killed_is_removed_by_the_next_one(tmp_path):
+    code = ("import os\nfrom autograder.grading.session import torchvision_root\n"
+            "print(torchvision_root(None), flush=True)\nos._exit(0)\n")  # no atexit: as if killed
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AUTOGRADER_CACHE_DIR": str(tmp_path / "cache")}
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env=env)
+    left = Path(killed.stdout.strip().splitlines()[-1])
+    assert left.is_dir(), killed.stderr
+    code = "from autograder.grading.session import torchvision_root\ntorchvision_root(None)\n"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=300, env=env)
+    assert not left.exists()

@@ -6,6 +6,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -87,12 +88,36 @@ def torchvision_root_ahead(data_dir) -> tuple[str, concurrent.futures.Future]:
 
 def _root_ahead(key: str, data_dir) -> tuple[str, concurrent.futures.Future]:
     if key not in _prepared_roots:
-        root = Path(tempfile.mkdtemp(prefix="autograder-torchvision-"))
+        _remove_orphaned_copies()
+        root = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-"))
         root.chmod(0o755)  # read by the unprivileged worker
         atexit.register(remove_tree, root)
         _prepared_roots[key] = (root, _preparing.submit(_prepare_read_only, root, data_dir))
     root, future = _prepared_roots[key]
     return str(root), future
+
+
+COPY_PREFIX = "autograder-torchvision-"  # + the pid of the grader that made it
+
+
+def _remove_orphaned_copies() -> None:
+    """Copies left by graders that were killed before they could remove theirs (a Ray worker stopped, a job
+    cancelled): their pid is in their name."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{COPY_PREFIX}*"):
+        pid = folder.name[len(COPY_PREFIX):].split("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        remove_tree(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _prepare_read_only(root: Path, data_dir) -> None:
