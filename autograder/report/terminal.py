@@ -68,3 +68,18 @@ def render_examples(rows) -> str:
     bad = sum(1 for *_, problems in rows if problems)
     lines += ["", f"{len(rows) - bad} of {len(rows)} examples got their expected grade"]
     return "\n".join(lines) + "\n"
+
+
+def render_check_summary(result: SubmissionResult, instructor: list[tuple[str, float]]) -> str:
+    """The last line of a student's ``autograder check``: the points checked here that passed, and the points
+    the instructor's grading adds (``instructor``: kind, points). Never "all passed" while any remain."""
+    line = f"{_points(result.score)} of {_points(result.max_score)} points checked here passed"
+    if result.not_gradable_points:
+        line += f" ({_points(result.not_gradable_points)} more could not be checked on this machine)"
+    remaining = sum(points for _, points in instructor)
+    if remaining:
+        kinds = ", ".join(f"{_points(points)} for {kind}" for kind, points in instructor)
+        line += f"; {_points(remaining)} points are graded by the instructor ({kinds})"
+    else:
+        line += "; the instructor's grading adds no other points"
+    return line + ".\n"

@@ -6,6 +6,7 @@ a folder under ``reference/`` with its ``assignment.toml``.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -22,11 +23,32 @@ def reference_root() -> Path:
     return Path(reference.__file__).resolve().parent
 
 
+KIT_ENV = "AUTOGRADER_KIT"  # a student kit's folder (several: os.pathsep between): graded from instead of reference/
+
+
+def kit_roots() -> list[Path]:
+    """The student kits named by ``$AUTOGRADER_KIT`` (``autograder student-kit`` writes them)."""
+    return [Path(entry) for entry in os.environ.get(KIT_ENV, "").split(os.pathsep) if entry]
+
+
+def _assignment_tomls() -> list[Path]:
+    kits = kit_roots()
+    if kits:  # a kit folder holds one assignment.toml per assignment, or is itself one assignment's folder
+        return [toml for kit in kits for toml in
+                ([kit / "assignment.toml"] if (kit / "assignment.toml").is_file() else
+                 sorted(kit.glob("*/assignment.toml")))]
+    try:
+        return sorted(reference_root().glob("*/assignment.toml"))
+    except ImportError:  # a student's installation: no answer key, only kits
+        return []
+
+
 def available_assignments() -> dict[str, Path]:
-    """Assignment id -> its assignment.toml, for every answer key under ``reference/``."""
+    """Assignment id -> its assignment.toml: those of the student kits ``$AUTOGRADER_KIT`` names when it is set
+    (and only those), else every answer key under ``reference/``."""
     found = {}
-    for toml in sorted(reference_root().glob("*/assignment.toml")):
-        found[tomllib.loads(toml.read_text())["id"]] = toml
+    for toml in _assignment_tomls():
+        found.setdefault(tomllib.loads(toml.read_text())["id"], toml)
     return found
 
 
@@ -37,17 +59,20 @@ def load_assignment(assignment_id: str) -> Assignment:
         return validated(parse_assignment(Path(assignment_id)))
     found = available_assignments()
     if assignment_id not in found:
-        raise SpecError(f"unknown assignment '{assignment_id}'; known: {', '.join(found) or 'none'}")
+        where = f" in the kit {os.environ[KIT_ENV]} (${KIT_ENV})" if kit_roots() else ""
+        raise SpecError(f"unknown assignment '{assignment_id}'{where}; known: {', '.join(found) or 'none'}")
     return validated(parse_assignment(found[assignment_id]))
 
 
 def validated(assignment: Assignment) -> Assignment:
     """Raise SpecError if a check names an unknown check type or an option that type does not take."""
     from ..grading.registry import validate_checks
+    from ..student_kit import smoke  # noqa: F401 - registers the kits' training_smoke check type
 
     validate_checks(assignment)
     return assignment
 
 
-__all__ = ["Assignment", "CheckSpec", "DataSpec", "LayerSpec", "Recipe", "SpecError", "SubjectSpec",
-           "available_assignments", "load_assignment", "parse_assignment", "reference_root", "validated"]
+__all__ = ["KIT_ENV", "Assignment", "CheckSpec", "DataSpec", "LayerSpec", "Recipe", "SpecError", "SubjectSpec",
+           "available_assignments", "kit_roots", "load_assignment", "parse_assignment", "reference_root",
+           "validated"]

@@ -1,0 +1,15 @@
+"""Student self-check kits: an assignment's public checks, without the answer key, graded by the same engine.
+
+``autograder student-kit ID --out kit/`` writes one (``writer.py``, keeping what
+``public.py`` says); ``autograder check --kit kit/`` grades from it, as does
+``$AUTOGRADER_KIT`` or a ``kit/`` folder in or beside the student's folder
+(``check.py``). Models the answer key trains to a calibrated bar get a smoke
+test instead (``smoke.py``).
+"""
+
+from __future__ import annotations
+
+from .check import find_kit, instructor_points, using_kit
+from .writer import WrittenKit, is_kit, write_kit
+
+__all__ = ["WrittenKit", "find_kit", "instructor_points", "is_kit", "using_kit", "write_kit"]
