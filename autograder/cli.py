@@ -2,13 +2,14 @@
 
     autograder grade PATH... [--results F] [--junit F] [--out DIR]   grade submissions
     autograder examples [ROOT]                    grade the bundled examples against their expected grades
-    autograder check [PATH]                       a student's check of their own folder (public checks)
+    autograder check [PATH] [--kit DIR]           a student's check of their own folder (public checks)
     autograder export PATH... [--out DIR]         written answers beside the problems, HTML and PDF
     autograder data [--data-dir DIR]              list the data sets and where they come from
     autograder data prepare ROOT [--data-dir DIR] write a torchvision-layout copy under ROOT
     autograder answer-key [ID ...]                compute every analytic answer two ways and compare
     autograder calibrate ID [--recipe NAME ...]   re-derive thresholds from the reference models
     autograder starter ID [--check]               write the student starters from the solution
+    autograder student-kit ID [--out DIR]         write the public checks for students (no answer key)
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ def cmd_starter(args) -> int:
     return 0
 
 
+def cmd_student_kit(args) -> int:
+    from .student_kit import write_kit
+
+    print(write_kit(args.id, args.out).describe())
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
@@ -116,12 +124,25 @@ def cmd_examples(args) -> int:
 def cmd_check(args) -> int:
     from .grading.batch import warn_missing_protection
     from .grading.runner import grade
-    from .report.terminal import render_submission
+    from .report.terminal import render_check_summary, render_submission
+    from .spec import available_assignments, load_assignment
+    from .student_kit import find_kit, instructor_points, using_kit
 
-    warn_missing_protection(args.device)
-    result = grade(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
-                   public_only=True, keyword=args.keyword)
-    print(render_submission(result))
+    kit = find_kit(args.path, args.kit)
+    with using_kit(kit):  # a student kit, when there is one, instead of the answer key
+        if not available_assignments() and not (args.assignment or "").endswith(".toml"):
+            print("autograder check: no answer key is installed here and no student kit was found: pass --kit DIR "
+                  "(the kit your instructor handed out), or put it beside your folder as kit/", file=sys.stderr)
+            return 2
+        warn_missing_protection(args.device)
+        result = grade(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
+                       public_only=True, keyword=args.keyword)
+        if kit is not None:
+            result.notes.append(f"checked with the student kit in {kit}: its public checks only")
+        print(render_submission(result))
+        if not result.error:
+            assignment = load_assignment(args.assignment or result.assignment)
+            print(render_check_summary(result, instructor_points(assignment, result.manual_points)), end="")
     return 0 if not result.error else 1
 
 
@@ -160,6 +181,37 @@ def cmd_make_weights(args) -> int:
     return 0
 
 
+def cmd_gradescope(args) -> int:
+    from .packaging.gradescope import PackagingError, build_autograder_zip
+
+    try:
+        print(build_autograder_zip(args.id, args.out, data_dir=args.data_dir).describe())
+    except PackagingError as error:
+        print(f"autograder gradescope: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from pathlib import Path
+
+    from .grading.batch import expand
+    from .similarity.batch import compare_batch
+    from .similarity.html import render_html
+    from .similarity.terminal import render_terminal
+
+    paths = expand([args.folder])
+    if len(paths) < 2:
+        print(f"autograder similarity: {args.folder} holds {len(paths)} submission(s); give a folder of "
+              "several (one per subfolder or zip)", file=sys.stderr)
+        return 2
+    report = compare_batch(paths, args.assignment, [Path(p) for p in args.starter or []])
+    print(render_terminal(report))
+    Path(args.out).write_text(render_html(report), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning coursework.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a submission (folder or .zip), or a folder holding one per subfolder or zip")
     grade.add_argument("--results", metavar="FILE", help="one submission: write Gradescope's results.json here")
     grade.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    grade.add_argument("--html", metavar="FILE", help="one submission: write its feedback page (HTML with figures) "
+                                                      "here, e.g. --html feedback.html (with --out: one per "
+                                                      "submission there)")
     grade.add_argument("--out", metavar="DIR", help="many submissions: write gradebook.csv and one results "
                                                     "file per submission here (default: ./autograder-results)")
     grade.add_argument("--jobs", "-j", type=_positive, metavar="N",
@@ -205,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check your own work before you submit (public checks only)")
     check.add_argument("path", nargs="?", default=".", help="your folder (default: the current one)")
+    check.add_argument("--kit", metavar="DIR", help="grade with this student kit (written by `autograder "
+                                                    "student-kit`), not the answer key (default: $AUTOGRADER_KIT, "
+                                                    "else a kit/ folder in or beside your folder)")
     _grade_options(check)
     check.set_defaults(run=cmd_check)
 
@@ -241,6 +299,33 @@ def build_parser() -> argparse.ArgumentParser:
     starter.add_argument("id", metavar="ID", help="assignment id")
     starter.add_argument("--check", action="store_true", help="only report starters that are out of date")
     starter.set_defaults(run=cmd_starter)
+
+    student_kit = commands.add_parser("student-kit", help="write an assignment's public checks for students to check "
+                                                          "their work with: no thresholds, answers, hidden checks or "
+                                                          "solutions")
+    student_kit.add_argument("id", metavar="ID", help="assignment id, e.g. cpsc663-ex2 (or an assignment.toml)")
+    student_kit.add_argument("--out", default="kit", metavar="DIR", help="where to write it: DIR/<id>/ "
+                                                                         "(default: ./kit)")
+    student_kit.set_defaults(run=cmd_student_kit)
+
+    gradescope = commands.add_parser("gradescope", help="build the autograder.zip Gradescope asks for: setup.sh, "
+                                                        "run_autograder, the grader and the assignment's data")
+    gradescope.add_argument("id", metavar="ASSIGNMENT", help="assignment id, e.g. cpsc663-ex2")
+    gradescope.add_argument("--out", default="autograder.zip", metavar="ZIP",
+                            help="where to write the zip (default: ./autograder.zip)")
+    _add_data_dir(gradescope)
+    gradescope.set_defaults(run=cmd_gradescope)
+
+    similarity = commands.add_parser("similarity", help="flag pairs of submissions whose code or weights are "
+                                                        "suspiciously alike (changes no grade)")
+    similarity.add_argument("folder", metavar="FOLDER", help="a folder of submissions, one per subfolder or zip")
+    similarity.add_argument("--assignment", metavar="ID", help="assignment id (default: recognised from the files)")
+    similarity.add_argument("--out", default="similarity-report.html", metavar="FILE",
+                            help="the HTML report, pairs side by side (default: ./similarity-report.html)")
+    similarity.add_argument("--starter", action="append", metavar="PATH",
+                            help="more code the handout gave (a file or folder, e.g. its notebook), never counted "
+                                 "as shared (repeatable; reference/<id>/starter/ is always used)")
+    similarity.set_defaults(run=cmd_similarity)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The results of grading, computed first and rendered afterwards (terminal, JSON, JUnit, CSV)."""
+"""The results of grading, computed first and rendered afterwards (terminal, JSON, JUnit, CSV, HTML)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ class SubmissionResult:
     device: str = "cpu"
     staff_log: list[str] = field(default_factory=list)  # the grader's own failures, for instructors only
     manual: list[dict] = field(default_factory=list)  # problems graded by hand: {"problem", "title", "points"}
+    # What the feedback page draws (report/html.py): small plain data measured on the trusted side
+    # (grading/measure/figures.py). Kept in the records, never in Gradescope's JSON but through the page.
+    figures: list[dict] = field(default_factory=list)
 
     @property
     def score(self) -> float:

@@ -176,12 +176,17 @@ def grade_paths(args) -> int:
 
 
 def write_reports(results: list, args, out: Path | None = None, everything: list | None = None) -> None:
-    """One submission: its report on the terminal (and Gradescope's file with ``--results``). Many: the table,
-    and the gradebook of every result in ``out`` (this batch's and earlier ones')."""
+    """One submission: its report on the terminal (and Gradescope's file with ``--results``, its feedback page
+    with ``--html``). Many: the table, the gradebook of every result in ``out`` (this batch's and earlier ones'),
+    and each submission's feedback page beside its results file."""
     if len(results) == 1 and out is None:
         print(render_submission(results[0]))
         if args.results:
             write_gradescope(results[0], args.results)
+        if getattr(args, "html", None):
+            from ..report.html import write_feedback_html
+
+            write_feedback_html(results[0], args.html)
     else:
         out = Path(out or args.out or "autograder-results")
         out.mkdir(parents=True, exist_ok=True)
@@ -189,6 +194,7 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
             for result in results:
                 write_gradescope(result, out / f"{result.submission}.json")
         write_gradebook(everything or results, out / "gradebook.csv")
+        write_feedback_pages(results, out)
         print(render_table(results))
         print(f"gradebook: {out / 'gradebook.csv'}; one results file per submission in {out}/")
     if args.junit:
@@ -196,6 +202,19 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
     for result in results:
         for entry in result.staff_log:
             print(f"autograder: {result.submission}: {entry}", file=sys.stderr)
+
+
+def write_feedback_pages(results: list, out: Path) -> None:
+    """``<name>.html`` beside each ``<name>.json``: drawn again only when older than the submission's record (a
+    resumed batch does not redraw the pages of the submissions it kept)."""
+    from ..report.html import write_feedback_html
+    from .records import RECORDS
+
+    for result in results:
+        page, record = out / f"{result.submission}.html", out / RECORDS / f"{result.submission}.json"
+        if page.is_file() and record.is_file() and page.stat().st_mtime >= record.stat().st_mtime:
+            continue
+        write_feedback_html(result, page)
 
 
 def render_summary(results: list[SubmissionResult], kept: int, seconds: float, jobs: int) -> str:

@@ -70,6 +70,7 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
                 result.checks.append(run_check(ctx, case))
             result.notes = list(dict.fromkeys(ctx.notes))
             result.staff_log = list(ctx.staff_log)
+            result.figures = list(ctx.figures)
             result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
     except SubmissionError as error:
         result.error = str(error)

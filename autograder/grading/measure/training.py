@@ -16,6 +16,7 @@ from ...thresholds import Threshold
 from .. import limits
 from ..locate import Subject
 from ..outcomes import CheckFailed, NotGradable
+from . import figures
 from .models import probe, usable_input_shape
 
 AGREEMENT = 1e-3  # largest difference allowed between a batched and a probed output, relative to their scale
@@ -123,21 +124,30 @@ def train(ctx, subject: Subject, recipe_name: str, seed: int, predict: str | Non
         if header.get("stopped"):
             raise CheckFailed(f"training {subject.label} stopped: {str(header['stopped'])[:200]}")
         agree(header, subject.label)
-        return score(ctx, recipe_name, data, out["outputs"]), header
+        value = score(ctx, recipe_name, data, out["outputs"])
+        figures.keep_outputs(ctx, key, subject, recipe_name, data, out["outputs"], "after brief training")
+        return value, header
 
+    key = _train_key(subject, recipe_name, seed, predict)
+    return ctx.memo(key, measure)
+
+
+def _train_key(subject: Subject, recipe_name: str, seed: int, predict: str | None) -> tuple:
     arguments = tuple(sorted((k, repr(v)) for k, v in subject.kwargs.items()))  # a variant equal to the subject
-    return ctx.memo(("train", subject.spec.key, arguments, recipe_name, seed, predict), measure)
+    return ("train", subject.spec.key, arguments, recipe_name, seed, predict)
 
 
 def brief_training(ctx, subject: Subject, recipe_name: str, predict: str | None = None) -> Scored:
     """The recipe's metric after brief training; a second seed only when the first falls short."""
     threshold = ctx.data.threshold(recipe_name)
-    values = []
+    values, runs = [], []
     for seed in SEEDS:
-        value, _ = train(ctx, subject, recipe_name, seed, predict)
+        value, header = train(ctx, subject, recipe_name, seed, predict)
         values.append(value)
+        runs.append((seed, value, header))
         if threshold.passes(value):
             break
+    figures.brief_training(ctx, subject, recipe_name, runs, _train_key(subject, recipe_name, runs[-1][0], predict))
     return Scored(tuple(values), threshold.metric, threshold, _budget(ctx, recipe_name), bar(ctx, recipe_name))
 
 
@@ -151,8 +161,9 @@ def as_trained(ctx, subject: Subject, recipe_name: str, predict: str | None = No
                                     model=probe(ctx, subject).ref, part=predict_part(ctx, subject, predict))
         agree(header, subject.label)
         threshold = ctx.data.threshold(recipe_name)
-        return Scored((score(ctx, recipe_name, data, out["outputs"]),), threshold.metric, threshold, "",
-                      bar(ctx, recipe_name))
+        value = score(ctx, recipe_name, data, out["outputs"])
+        figures.add_outputs(ctx, subject, recipe_name, data, out["outputs"], "as your code left it")
+        return Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
 
     return ctx.memo(("as trained", subject.key, recipe_name), measure)
 
@@ -216,7 +227,9 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
         raise CheckFailed(f"not checked: {loaded.not_predicted}")
     agree(loaded.header, subject.label)
     shape = usable_input_shape(ctx, subject)
-    value = score(ctx, recipe_name, task_data(ctx, subject, recipe_name, shape), loaded.outputs)
+    data = task_data(ctx, subject, recipe_name, shape)
+    value = score(ctx, recipe_name, data, loaded.outputs)
+    figures.submitted_weights(ctx, subject, recipe_name, data, loaded)
     threshold = ctx.data.threshold(recipe_name)
     return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
 

@@ -1,0 +1,221 @@
+"""What the feedback page's figures need, kept while measuring: a few held-out images and what the model made of
+them, a confusion matrix, the codes of a 2-D bottleneck, the first layer's filters, brief training's losses
+against the reference's band.
+
+Each figure is a small dict of plain, JSON-safe data (``GradingContext.add_figure``, then
+``SubmissionResult.figures``), drawn later by ``report/figures.py``, which calls no student code. Nothing here
+decides a verdict: a figure that cannot be made is left out, silently when the student's code is why.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+
+import numpy as np
+
+from ..locate import Subject
+from ..outcomes import CheckFailed, NotGradable
+
+IMAGES = 8  # held-out examples shown with the model's outputs
+POINTS = 2000  # codes in a scatter
+FILTERS = 64  # first-layer filters
+LOSS_POINTS = 200  # losses of one training run
+IMAGE_TASKS = ("reconstruct", "denoise")  # tasks whose outputs are images of the held-out inputs
+
+
+def _never_raises(keep):
+    """A figure never costs a check: whatever making it raises is told to the staff and the figure left out."""
+    @functools.wraps(keep)
+    def kept(ctx, *args, **kwargs):
+        try:
+            return keep(ctx, *args, **kwargs)
+        except (CheckFailed, NotGradable):
+            return None
+        except Exception as error:  # noqa: BLE001 - the grader's own fault, never the student's
+            ctx.staff_log.append(f"a figure for the feedback page could not be made ({keep.__name__}): "
+                                 f"{type(error).__name__}: {error}")
+            return None
+
+    return kept
+
+
+def _pixels(images: np.ndarray, low: float, high: float) -> dict:
+    """Images (n, H, W) or (n, H, W, 3) as bytes 0-255 over [low, high], base64: a few kB per figure."""
+    scaled = np.clip((np.asarray(images, np.float64) - low) / (high - low), 0, 1)
+    data = np.round(scaled * 255).astype(np.uint8)
+    return {"shape": list(data.shape), "uint8": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _as_images(rows: np.ndarray, image_shape, layout: str) -> np.ndarray | None:
+    """Rows of values, in the order the model takes them, as (n, H, W) or (n, H, W, 3) images."""
+    channels, height, width = image_shape
+    rows = np.asarray(rows, np.float64)
+    if rows.ndim < 2 or rows[0].size != channels * height * width:
+        return None
+    if layout == "channels_last":
+        images = rows.reshape(len(rows), height, width, channels)
+    else:
+        images = rows.reshape(len(rows), channels, height, width).transpose(0, 2, 3, 1)
+    return images if channels == 3 else images[..., 0]
+
+
+def _base(kind: str, subject: Subject, source: str, title: str) -> dict:
+    return {"kind": kind, "key": f"{kind}/{subject.key}/{source}", "problem": subject.spec.problem,
+            "subject": subject.label, "source": source, "title": title}
+
+
+def outputs_figure(ctx, subject: Subject, recipe_name: str, data, outputs, source: str) -> dict | None:
+    """A figure of a model's outputs on the recipe's held-out inputs (not yet kept): the first few images and
+    their reconstructions, or the confusion matrix of a classifier. ``source`` says which model it was."""
+    recipe = ctx.assignment.recipe(recipe_name)
+    rows = np.asarray(outputs)
+    if recipe.task == "classify":
+        labels = np.asarray(data.eval_labels, np.int64)
+        predicted = rows.argmax(axis=1)
+        classes = int(max(rows.shape[1], labels.max() + 1))
+        matrix = np.zeros((classes, classes), np.int64)
+        np.add.at(matrix, (labels, predicted), 1)
+        figure = _base("confusion", subject, source, f"{subject.label}: held-out classes against its predictions, "
+                                                     f"{source}")
+        return {**figure, "matrix": matrix.tolist(), "accuracy": round(float(np.trace(matrix) / matrix.sum()), 4)}
+    if recipe.task not in IMAGE_TASKS or recipe.eval_random:
+        return None
+    image_shape = ctx.data.images(recipe.data).image_shape
+    layout = subject.spec.input.layout if subject.spec.input else "channels_first"
+    count = min(IMAGES, len(rows))
+    originals = _as_images(data.eval_targets[:count], image_shape, layout)
+    made = _as_images(rows[:count], image_shape, layout)
+    shown = [("held-out image", originals), (f"{subject.label}'s output", made)]
+    if recipe.task == "denoise":
+        noisy = _as_images(np.asarray(data.eval_inputs[:count]).reshape(count, -1), image_shape, layout)
+        shown = [("noisy input", noisy), ("clean image", originals), (f"{subject.label}'s output", made)]
+    if any(found is None for _, found in shown):
+        return None
+    low, high = float(originals.min()), float(originals.max())  # every row on the originals' scale
+    high = high if high - low > 1e-6 else low + 1.0
+    figure = _base("reconstructions", subject, source, f"{subject.label}: held-out images and its outputs, {source}")
+    return {**figure, "rows": [{"label": label, "images": _pixels(found, low, high)} for label, found in shown],
+            "range": [round(low, 4), round(high, 4)]}
+
+
+@_never_raises
+def keep_outputs(ctx, key, *args) -> None:
+    """Remember the figure of one training run's outputs under ``key``, for ``brief_training`` to keep."""
+    ctx.cache[("figure", key)] = outputs_figure(ctx, *args)
+
+
+@_never_raises
+def add_outputs(ctx, *args) -> None:
+    figure = outputs_figure(ctx, *args)
+    if figure is not None:
+        ctx.add_figure(figure)
+
+
+def _finite(values) -> list:
+    return [round(float(v), 6) if np.isfinite(v) else None for v in values]
+
+
+@_never_raises
+def brief_training(ctx, subject: Subject, recipe_name: str, runs: list[tuple[int, float, dict]], last) -> None:
+    """The losses of each brief training run (seed, held-out metric, the worker's header) against the reference's
+    calibrated band, and the outputs of the last run tried (``keep_outputs``'s ``last``)."""
+    recipe = ctx.assignment.recipe(recipe_name)
+    threshold = ctx.data.threshold(recipe_name)
+    entry = ctx.data.calibration(recipe_name)
+    curves = []
+    for seed, value, header in runs:
+        losses = [pair for pair in header.get("losses") or [] if isinstance(pair, (list, tuple)) and len(pair) == 2
+                  and all(isinstance(v, (int, float)) for v in pair)]
+        losses = losses[:: max(1, -(-len(losses) // LOSS_POINTS))]
+        curves.append({"seed": seed, "value": round(float(value), 6), "steps": [int(s) for s, _ in losses],
+                       "losses": _finite(v for _, v in losses)})
+    figure = _base("training", subject, recipe_name, f"{subject.label}: brief training ({recipe.budget()}), "
+                                                     "against the reference's band")
+    ctx.add_figure({**figure, "loss": recipe.loss, "metric": threshold.metric, "pass_if": threshold.pass_if,
+                    "threshold": threshold.value, "reference": _finite(entry.get("values", [])),
+                    "trivial": {name: round(float(v), 6) for name, v in entry.get("trivial", {}).items()},
+                    "runs": curves})
+    kept = ctx.cache.get(("figure", last))
+    if kept is not None:
+        ctx.add_figure({**kept, "key": f"{kept['key']}/{recipe_name}"})
+
+
+def _declared_code_width(subject: Subject) -> int | None:
+    """The code width the subject's code_size check expects (``"{argument}"`` read from the subject's arguments)."""
+    for check in subject.spec.checks.values():
+        if check.type == "code_size":
+            width = check.options.get("width")
+            if isinstance(width, str):
+                width = subject.kwargs.get(width.strip("{}"))
+            return width if isinstance(width, int) else None
+    return None
+
+
+@_never_raises
+def submitted_weights(ctx, subject: Subject, recipe_name: str, data, loaded) -> None:
+    """The figures of a submitted weight file that loaded and was scored: its outputs on held-out images, the
+    codes of a 2-D bottleneck, the first convolution's filters."""
+    source = f"with the weights in {loaded.file}"
+    add_outputs(ctx, subject, recipe_name, data, loaded.outputs, source)
+    code_scatter(ctx, subject, loaded.file, data)
+    channels = ctx.data.images(ctx.assignment.recipe(recipe_name).data).image_shape[0]
+    first_layer_filters(ctx, subject, loaded.file, channels)
+
+
+@_never_raises
+def code_scatter(ctx, subject: Subject, file: str, data) -> None:
+    """The 2-D codes the encoder with the submitted weights gives for held-out images, with their labels (kept
+    here): one more worker call, made only for an encoder whose code the handout declares 2-D."""
+    from .models import probe
+
+    if _declared_code_width(subject) != 2 or not probe(ctx, subject).describe["attributes"].get("encoder"):
+        return
+    count = min(POINTS, len(data.eval_inputs))
+    _, out = ctx.link.call("weights_predict", f"encoding held-out images with {file}",
+                           arrays={"eval_inputs": data.eval_inputs[:count]}, model=probe(ctx, subject).ref,
+                           weights=file, part="encoder")
+    codes = np.asarray(out.get("outputs", np.zeros((0,))), np.float64)
+    if codes.shape != (count, 2) or not np.isfinite(codes).all():
+        return
+    figure = _base("scatter", subject, file, f"{subject.label}: the 2-D codes of {count} held-out images, with "
+                                             f"the weights in {file}, coloured by class")
+    ctx.add_figure({**figure, "points": np.round(codes, 5).tolist(),
+                    "labels": np.asarray(data.eval_labels[:count]).astype(int).tolist()})
+
+
+@_never_raises
+def first_layer_filters(ctx, subject: Subject, file: str, channels: int) -> None:
+    """The first convolution's filters in the submitted weight file, read here (weights_only=True): the first
+    4-D tensor in the file whose input channels are the images' ``channels``."""
+    state = _state_dict(ctx.scratch_path(file))
+    weight = next((v for v in (state or {}).values() if v.ndim == 4 and v.shape[1] == channels), None)
+    if weight is None:
+        return
+    values = weight[:FILTERS].detach().float().numpy()
+    values = values.transpose(0, 2, 3, 1) if channels == 3 else values[:, 0]
+    if not np.isfinite(values).all():
+        return
+    figure = _base("filters", subject, file, f"{subject.label}: the first convolution's {len(values)} filters "
+                                             f"{'(of ' + str(len(weight)) + ') ' if len(weight) > FILTERS else ''}"
+                                             f"in {file}")
+    ctx.add_figure({**figure, "filters": np.round(values, 5).tolist(), "total": int(len(weight))})
+
+
+def _state_dict(path) -> dict | None:
+    """A weight file's tensors, read here as ``weight_shapes`` reads them (size limits, weights_only=True)."""
+    import torch
+
+    from ...state_dicts import unwrap_state_dict
+    from .. import limits
+    from .training import unpacked_bytes
+
+    limit = limits.TRUSTED_WEIGHTS_BYTES
+    if not path.is_file() or path.stat().st_size > limit or unpacked_bytes(path) > limit:
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
+        return None
+    state, _ = unwrap_state_dict(state, torch.Tensor)
+    return state
