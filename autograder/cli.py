@@ -10,6 +10,8 @@
     autograder calibrate ID [--recipe NAME ...]   re-derive thresholds from the reference models
     autograder starter ID [--check]               write the student starters from the solution
     autograder student-kit ID [--out DIR]         write the public checks for students (no answer key)
+    autograder gradescope ID --out autograder.zip the zip Gradescope's autograder asks for
+    autograder similarity FOLDER [--out F.html]   pairs of submissions whose code, weights or structure are alike
 """
 
 from __future__ import annotations
