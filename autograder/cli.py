@@ -238,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", "-j", type=_positive, metavar="N",
                        help="submissions graded at once, each in its own worker with its share of the cores "
                             "(default: what the machine holds)")
+    grade.add_argument("--no-similarity", action="store_true",
+                       help="many submissions: leave out the similarity section (similarity.html in --out)")
     grade.add_argument("--force", action="store_true",
                        help="grade again the submissions whose results are already in --out")
     grade.add_argument("--executor", choices=("local", "ray"), default="local",

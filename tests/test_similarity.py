@@ -264,3 +264,20 @@ def test_code_given_with_starter_never_counts_and_a_missing_one_is_said(batch, t
     assert given.flagged == []
     assert given.boilerplate[-1] == f"{EXAMPLES / 'sequential-style'} (5 files or cells)"
     assert f"--starter {tmp_path / 'absent'}: not found, left out" in given.notes
+
+
+def test_a_graded_batch_gets_a_similarity_section_and_a_failure_there_leaves_the_grades(batch, tmp_path, monkeypatch):
+    from autograder.grading import batch as grading_batch
+    from autograder.similarity import batch as similarity_batch
+
+    section = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
+    assert "renamed-copy ~ sequential-style: code" in section
+    assert f"similarity report: {tmp_path / 'similarity.html'}" in section
+    assert "renamed-copy" in (tmp_path / "similarity.html").read_text()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("copydetect fell over")
+
+    monkeypatch.setattr(similarity_batch, "compare_batch", broken)
+    section = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
+    assert section == "similarity: not compared (RuntimeError: copydetect fell over); the grades stand"

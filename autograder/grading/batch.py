@@ -172,7 +172,24 @@ def grade_paths(args) -> int:
     write_reports(results, args, out=out, everything=ResultStore(out).all_results())
     now = [r for path, r in zip(submissions, results, strict=True) if path not in kept]
     print(render_summary(now, len(kept), time.monotonic() - started, jobs), file=sys.stderr)
+    if not getattr(args, "no_similarity", False):
+        print(similarity_section(submissions, out, args.assignment))
     return 0
+
+
+def similarity_section(submissions: list[Path], out: Path, assignment_id: str | None) -> str:
+    """The batch report's similarity section: the pairs flagged (``similarity.html`` in ``out`` shows them side
+    by side). It flags, never changes a grade; should it fail, the grades stand and the section says why."""
+    from ..similarity.batch import compare_batch
+    from ..similarity.html import render_html
+    from ..similarity.terminal import render_terminal
+
+    try:
+        report = compare_batch(submissions, assignment_id)
+        (out / "similarity.html").write_text(render_html(report), encoding="utf-8")
+    except Exception as error:  # noqa: BLE001 - the grades are written; this section is extra
+        return f"similarity: not compared ({type(error).__name__}: {str(error)[:200]}); the grades stand"
+    return f"{render_terminal(report)}\nsimilarity report: {out / 'similarity.html'}"
 
 
 def write_reports(results: list, args, out: Path | None = None, everything: list | None = None) -> None:
