@@ -213,7 +213,8 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
         write_gradebook(everything or results, out / "gradebook.csv")
         write_feedback_pages(results, out)
         print(render_table(results))
-        print(f"gradebook: {out / 'gradebook.csv'}; one results file per submission in {out}/")
+        print(f"gradebook: {out / 'gradebook.csv'} (for Canvas: {out / 'gradebook-canvas.csv'}); per submission "
+              f"in {out}/: its Gradescope results (.json) and feedback page (.html)")
     if args.junit:
         write_junit(results, args.junit)
     for result in results:
