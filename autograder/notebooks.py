@@ -27,6 +27,28 @@ NOTEBOOK_BYTES = 64 * 1024 * 1024  # a notebook with its plots is a few MB; this
 NOTEBOOK_CELLS = 5000  # cells: a long homework has a few hundred
 
 
+def code_cells(path: Path) -> tuple[list[str], str | None]:
+    """The sources of a notebook's code cells, read as JSON within the bounds above, and a note when it cannot be
+    read (then no cells)."""
+    size = path.stat().st_size
+    if size > NOTEBOOK_BYTES:
+        return [], f"{path.name}: skipped, {size / 2**20:.0f} MB is over the limit of {NOTEBOOK_BYTES >> 20} MB"
+    try:
+        cells = json.loads(path.read_bytes().decode("utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError) as error:  # UnicodeDecodeError is a ValueError
+        return [], f"{path.name}: skipped, not a readable notebook ({type(error).__name__})"
+    if not isinstance(cells, list) or len(cells) > NOTEBOOK_CELLS:
+        return [], f"{path.name}: skipped, not a list of at most {NOTEBOOK_CELLS} cells"
+    sources = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
+            if isinstance(source, str):
+                sources.append(source)
+    return sources, None
+
+
 class NotebookProblem(ValueError):
     """A file named .ipynb that is not a readable notebook; the message says why."""
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from autograder import notebooks
 from autograder.cli import main
 from autograder.similarity import collect, weights
 from autograder.similarity.batch import REFERENCE_WEIGHTS, compare_batch
@@ -207,7 +208,7 @@ def test_notebook_code_cells_are_read_as_json_with_magics_commented(tmp_path):
 
 
 def test_a_notebook_over_the_cell_limit_is_skipped_with_a_note(tmp_path, monkeypatch):
-    monkeypatch.setattr(collect, "NOTEBOOK_CELLS", 1)
+    monkeypatch.setattr(notebooks, "NOTEBOOK_CELLS", 1)
     cell = {"cell_type": "code", "source": "x = 1"}
     (tmp_path / "hw.ipynb").write_text(json.dumps({"cells": [cell, cell]}))
     code = collect.code_of_folder(tmp_path, "student")

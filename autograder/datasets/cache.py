@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..folders import make_read_only, remove_tree
 from .types import Dataset, Provenance, Split
 
 _ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -98,23 +98,3 @@ def store(key: str, dataset: Dataset) -> None:
 def digest(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def make_read_only(folder: Path) -> None:
-    """Files 0444, folders 0555, the folder itself last."""
-    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if not path.is_symlink():
-            path.chmod(0o555 if path.is_dir() else 0o444)
-    folder.chmod(0o555)
-
-
-def remove_tree(folder: Path) -> None:
-    """``shutil.rmtree`` of a folder made read-only: its folders are made writable first."""
-    if not folder.is_dir() or folder.is_symlink():
-        return
-    for top, _, _ in os.walk(folder):
-        try:
-            os.chmod(top, 0o755)
-        except OSError:
-            pass
-    shutil.rmtree(folder, ignore_errors=True)

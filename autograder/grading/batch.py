@@ -223,8 +223,8 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
 
 
 def write_feedback_pages(results: list, out: Path) -> None:
-    """``<name>.html`` beside each ``<name>.json``: drawn again only when older than the submission's record (a
-    resumed batch does not redraw the pages of the submissions it kept)."""
+    """``<name>.html`` beside each ``<name>.json``, where the result store has not drawn it as the result came
+    (``ResultStore.save``): drawn again only when older than the submission's record."""
     from ..report.html import write_feedback_html
     from .records import RECORDS
 

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..report.gradescope import write_gradescope
+from ..report.html import write_feedback_html
 from ..results import SubmissionResult
 from ..submission import regular_files
 
@@ -68,6 +69,7 @@ class ResultStore:
         gradescope = self.out / f"{result.submission}.json"
         write_gradescope(result, gradescope.with_suffix(".partial"))
         os.replace(gradescope.with_suffix(".partial"), gradescope)
+        write_feedback_html(result, self.out / f"{result.submission}.html")  # drawn while the batch goes on
 
     def all_results(self) -> list[SubmissionResult]:
         """Every result on disk, by submission name: the batch graded now and any earlier one into this folder."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -13,9 +12,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..datasets.cache import make_read_only, remove_tree
 from ..devices import choose_device
-from ..notebooks import NOTEBOOK_BYTES
+from ..folders import make_read_only, remove_tree
+from ..notebooks import code_cells
 from ..spec import Assignment, SpecError, available_assignments, load_assignment, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
@@ -28,15 +27,8 @@ from .resources import Share
 
 def _notebook_sources(submission: Submission) -> str:
     """The code of the submission's notebooks, read as JSON (never run), for recognising the assignment."""
-    text = []
-    for name in submission.files():
-        if name.endswith(".ipynb") and submission.root.joinpath(name).stat().st_size <= NOTEBOOK_BYTES:
-            try:
-                cells = json.loads(submission.root.joinpath(name).read_text()).get("cells", [])
-                text.extend("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
-            except (ValueError, OSError, AttributeError, TypeError):
-                continue
-    return "\n".join(text)
+    return "\n".join(source for name in submission.files() if name.endswith(".ipynb")
+                     for source in code_cells(submission.root / name)[0])
 
 
 def expected_file_groups(assignment: Assignment) -> list[tuple[str, ...]]:
@@ -115,8 +107,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, another user's
+        pass
     return True
 
 

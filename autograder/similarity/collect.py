@@ -1,18 +1,17 @@
 """The code of a submission, as text: its ``.py`` files and its notebooks' code cells.
 
-A notebook is read as JSON and never run; the bounds of ``autograder.notebooks`` apply (a notebook over
-``NOTEBOOK_BYTES`` or ``NOTEBOOK_CELLS`` is skipped with a note). IPython's ``%magic`` and ``!shell`` lines
+A notebook is read as JSON and never run (``notebooks.code_cells``: one over ``NOTEBOOK_BYTES`` or
+``NOTEBOOK_CELLS`` is skipped with a note). IPython's ``%magic`` and ``!shell`` lines
 are kept as comments, so that the tokenizer reads the rest as Python.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..notebooks import NOTEBOOK_BYTES, NOTEBOOK_CELLS
+from ..notebooks import code_cells
 from ..submission import CLUTTER, regular_files
 
 CODE_FILE_BYTES = 1024 * 1024  # one .py file: a homework's are a few kB; bigger is data, not code
@@ -42,27 +41,6 @@ def _normalised(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def notebook_cells(path: Path) -> tuple[list[str], str | None]:
-    """The code cells' sources of a notebook read as JSON, and a note when it cannot be read."""
-    size = path.stat().st_size
-    if size > NOTEBOOK_BYTES:
-        return [], f"{path.name}: skipped, {size / 2**20:.0f} MB is over the limit of {NOTEBOOK_BYTES >> 20} MB"
-    try:
-        cells = json.loads(path.read_bytes().decode("utf-8")).get("cells", [])
-    except (ValueError, UnicodeDecodeError, AttributeError) as error:
-        return [], f"{path.name}: skipped, not a readable notebook ({type(error).__name__})"
-    if not isinstance(cells, list) or len(cells) > NOTEBOOK_CELLS:
-        return [], f"{path.name}: skipped, not a list of at most {NOTEBOOK_CELLS} cells"
-    sources = []
-    for cell in cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
-            if isinstance(source, str):
-                sources.append(_MAGIC.sub(r"\1# \2", _normalised(source)))
-    return sources, None
-
-
 def code_of_folder(folder: Path, name: str) -> SubmissionCode:
     """The code under ``folder`` (a submission's root, or a starter folder), files in name order; ``folder``
     may also be a single ``.py`` or ``.ipynb`` file."""
@@ -80,8 +58,8 @@ def code_of_folder(folder: Path, name: str) -> SubmissionCode:
             text = _normalised(path.read_bytes().decode("utf-8", errors="replace"))
             code.parts.append(CodePart(str(relative), text))
         elif path.suffix == ".ipynb":
-            cells, note = notebook_cells(path)
+            cells, note = code_cells(path)
             code.notes.extend([note] if note else [])
-            code.parts.extend(CodePart(f"{relative}, code cell {i}", text) for i, text in enumerate(cells, 1)
-                              if text.strip())
+            code.parts.extend(CodePart(f"{relative}, code cell {i}", _MAGIC.sub(r"\1# \2", _normalised(text)))
+                              for i, text in enumerate(cells, 1) if text.strip())
     return code

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..grading.limits import TRUSTED_WEIGHTS_BYTES
-from ..grading.measure.training import unpacked_bytes
-from ..state_dicts import unwrap_state_dict
+from ..state_dicts import read_state_dict
 from ..submission import CLUTTER, regular_files
 from .thresholds import WEIGHT_MIN_COVERAGE
 
@@ -46,15 +45,9 @@ def read_weight_file(path: Path, origin: str) -> tuple[WeightFile | None, str | 
     """The file's floating-point tensors, or a note saying why it was not read."""
     import torch
 
-    if path.stat().st_size > TRUSTED_WEIGHTS_BYTES or unpacked_bytes(path) > TRUSTED_WEIGHTS_BYTES:
-        return None, f"{origin}: not read, over {TRUSTED_WEIGHTS_BYTES >> 20} MB"
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is only a note here
-        return None, f"{origin}: not read ({type(error).__name__})"
-    state, _ = unwrap_state_dict(loaded, torch.Tensor)
+    state, why = read_state_dict(path, TRUSTED_WEIGHTS_BYTES)
     if state is None:
-        return None, f"{origin}: holds no state_dict"
+        return None, f"{origin}: {why}"
     tensors = {name: t.detach().to(torch.float32).numpy() for name, t in state.items()
                if t.is_floating_point() and t.numel() and t.layout == torch.strided}
     return (WeightFile(origin, tensors), None) if tensors else (None, f"{origin}: holds no floating-point tensors")

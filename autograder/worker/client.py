@@ -24,6 +24,7 @@ import numpy as np
 import autograder
 
 from . import protocol
+from .warm import ForkedProcess
 
 START_SECONDS = 120
 OUTPUT_KEEP = 64 * 1024  # bytes of the student's stdout/stderr kept (the tail)
@@ -150,14 +151,14 @@ class Worker:
         reply_read, reply_write = os.pipe()
         output_read, output_write = os.pipe()
         command = [sys.executable, "-s", "-P", "-m", "autograder.worker", str(request_read), str(reply_write)]
+        env = self._environment()
         try:
             self.process = None
             if self.template is not None:
-                self.process = self.template.spawn(self.scratch, self._environment(),
-                                                   (request_read, reply_write, output_write))
+                self.process = self.template.spawn(self.scratch, env, (request_read, reply_write, output_write))
             if self.process is None:
                 self.process = self.launcher.popen(
-                    command, cwd=self.scratch, env=self._environment(), pass_fds=(request_read, reply_write),
+                    command, cwd=self.scratch, env=env, pass_fds=(request_read, reply_write),
                     stdout=output_write, stderr=output_write,
                 )  # fmt: skip
         finally:
@@ -176,7 +177,7 @@ class Worker:
     def kill(self) -> None:
         if self.process is None:
             return
-        if self.template is not None and not isinstance(self.process, subprocess.Popen):
+        if isinstance(self.process, ForkedProcess):
             self.template.clean()
         else:
             self.launcher.kill(self.process)

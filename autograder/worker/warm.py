@@ -30,6 +30,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..folders import empty
+
 MESSAGE_BYTES = 64 * 1024
 READY_SECONDS = 180.0  # importing torch, torchvision, Keras and Jupyter's machinery on a busy machine
 ANSWER_SECONDS = 30.0
@@ -78,7 +80,6 @@ class Zygote:
         self.current: ForkedProcess | None = None
         self.replies: queue.SimpleQueue = queue.SimpleQueue()
         self.starts = self.failures = self.forks = 0
-        self.ready: dict = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ the template
@@ -113,12 +114,10 @@ class Zygote:
         self.control = ours
         self.replies = queue.SimpleQueue()
         threading.Thread(target=self._listen, args=(ours, self.replies), daemon=True).start()
-        reply = self._reply(READY_SECONDS)
-        if not reply.get("ready"):
+        if not self._reply(READY_SECONDS).get("ready"):
             self._kill()
             self.failures += 1
             return False
-        self.ready = reply
         return True
 
     def _listen(self, control: socket.socket, replies: queue.SimpleQueue) -> None:
@@ -211,8 +210,7 @@ class Zygote:
 
 def _fill(inbox: Path, submission: Path) -> None:
     """Make the inbox hold exactly the submission's files (links where the file system allows, else copies)."""
-    for child in list(inbox.iterdir()):
-        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    empty(inbox)
 
     def link_or_copy(source, target):
         try:

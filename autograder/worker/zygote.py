@@ -28,13 +28,15 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ..folders import empty
+from .__main__ import drop_privileges, serve_submission
 
 MESSAGE_BYTES = 1 << 20
 KILL_SECONDS = 10.0
@@ -93,19 +95,8 @@ def empty_folder(folder: Path, uid: int | None) -> bool:
         emptied = False
         try:
             if uid is not None and os.geteuid() == 0:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-            for top, folders, _ in os.walk(folder):  # top-down: each folder made passable before it is entered
-                for name in folders:
-                    path = os.path.join(top, name)
-                    if not os.path.islink(path):
-                        with contextlib.suppress(OSError):
-                            os.chmod(path, 0o700)
-            for path in list(folder.iterdir()):
-                with contextlib.suppress(OSError):
-                    shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-            emptied = not any(folder.iterdir())
+                drop_privileges(uid)
+            emptied = empty(folder)
         finally:
             os._exit(0 if emptied else 1)
     deadline = time.monotonic() + KILL_SECONDS
@@ -134,14 +125,10 @@ def become_worker(control: socket.socket, fds: list[int], env: dict, settings: d
         os.close(output_fd)
         os.environ.clear()
         os.environ.update({**env, "HOME": str(Path.cwd())})
-        import tempfile
-
         tempfile.tempdir = None  # chosen again, as the student's uid
         if settings.get("drop_uid") is not None and settings.get("processes"):
             limit = int(settings["processes"])
             resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
-        from .__main__ import serve_submission
-
         code = serve_submission(request_fd, reply_fd, settings)
     except BaseException:  # noqa: BLE001 - reported on the worker's stderr, which the grader keeps
         import traceback
@@ -197,7 +184,7 @@ def main() -> int:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                become_worker(control, fds, request.get("env", {}), {**settings, **request.get("settings", {})})
+                become_worker(control, fds, request.get("env", {}), settings)
             for fd in fds:
                 os.close(fd)
             worker = pid

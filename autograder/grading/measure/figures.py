@@ -142,14 +142,13 @@ def brief_training(ctx, subject: Subject, recipe_name: str, runs: list[tuple[int
 
 
 def _declared_code_width(subject: Subject) -> int | None:
-    """The code width the subject's code_size check expects (``"{argument}"`` read from the subject's arguments)."""
-    for check in subject.spec.checks.values():
-        if check.type == "code_size":
-            width = check.options.get("width")
-            if isinstance(width, str):
-                width = subject.kwargs.get(width.strip("{}"))
-            return width if isinstance(width, int) else None
-    return None
+    """The code width the subject's code_size check expects, its ``"{argument}"`` read from the subject's
+    arguments."""
+    from ..plan import with_arguments
+
+    check = next((c for c in subject.spec.checks.values() if c.type == "code_size"), None)
+    width = with_arguments(check.options, subject.kwargs).get("width") if check else None
+    return width if isinstance(width, int) else None
 
 
 @_never_raises
@@ -188,7 +187,9 @@ def code_scatter(ctx, subject: Subject, file: str, data) -> None:
 def first_layer_filters(ctx, subject: Subject, file: str, channels: int) -> None:
     """The first convolution's filters in the submitted weight file, read here (weights_only=True): the first
     4-D tensor in the file whose input channels are the images' ``channels``."""
-    state = _state_dict(ctx.scratch_path(file))
+    from .training import trusted_state_dict
+
+    state = trusted_state_dict(ctx, file)
     weight = next((v for v in (state or {}).values() if v.ndim == 4 and v.shape[1] == channels), None)
     if weight is None:
         return
@@ -200,22 +201,3 @@ def first_layer_filters(ctx, subject: Subject, file: str, channels: int) -> None
                                              f"{'(of ' + str(len(weight)) + ') ' if len(weight) > FILTERS else ''}"
                                              f"in {file}")
     ctx.add_figure({**figure, "filters": np.round(values, 5).tolist(), "total": int(len(weight))})
-
-
-def _state_dict(path) -> dict | None:
-    """A weight file's tensors, read here as ``weight_shapes`` reads them (size limits, weights_only=True)."""
-    import torch
-
-    from ...state_dicts import unwrap_state_dict
-    from .. import limits
-    from .training import unpacked_bytes
-
-    limit = limits.TRUSTED_WEIGHTS_BYTES
-    if not path.is_file() or path.stat().st_size > limit or unpacked_bytes(path) > limit:
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
-        return None
-    state, _ = unwrap_state_dict(state, torch.Tensor)
-    return state

@@ -4,13 +4,12 @@ held-out data here, where the held-out targets and labels stay."""
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ...state_dicts import unwrap_state_dict
+from ...state_dicts import read_state_dict
 from ...tasks import Reconstruct, TaskData, task_of
 from ...thresholds import Threshold
 from .. import limits
@@ -234,42 +233,24 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
     return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
 
 
+def trusted_state_dict(ctx, file: str) -> dict | None:
+    """The tensors of a submitted weight file, read once in this (trusted) process within the grader's bound."""
+    return ctx.memo(("trusted state_dict", file),
+                    lambda: read_state_dict(ctx.scratch_path(file), limits.TRUSTED_WEIGHTS_BYTES)[0])
+
+
 def trusted_weight_shapes(ctx, subject: Subject) -> dict[str, list[int]] | None:
     """Tensor shapes of the subject's submitted weight file, read in this (trusted) process."""
-    def read():
-        present = [name for name in subject.spec.weights if ctx.submission.has(name)]
-        return weight_shapes(ctx.scratch_path(present[0]), limits.TRUSTED_WEIGHTS_BYTES) if present else None
-
-    return ctx.memo(("trusted weights", subject.key), read)
+    present = [name for name in subject.spec.weights if ctx.submission.has(name)]
+    state = trusted_state_dict(ctx, present[0]) if present else None
+    return None if state is None else {key: list(value.shape) for key, value in state.items()}
 
 
 def weight_shapes(path: Path, limit: int) -> dict[str, list[int]] | None:
-    """The tensor shapes of a weight file, or None when it is unreadable or bigger than ``limit`` bytes: on disk,
-    or once unpacked (a torch file is a zip archive whose entries may be compressed: their declared sizes are
-    checked before anything is read, so 3 MB cannot become 3 GiB here).
-
-    ``weights_only=True`` unpickles only tensors and plain containers, so a malicious file runs nothing."""
-    import torch
-
-    if path.stat().st_size > limit or unpacked_bytes(path) > limit:
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - an unreadable file is the weight checks' business
-        return None
-    state, _ = unwrap_state_dict(state, torch.Tensor)
-    if state is None:
-        return None
-    return {key: list(value.shape) for key, value in state.items()}
-
-
-def unpacked_bytes(path: Path) -> int:
-    """What a zip archive declares it unpacks to (its size on disk for any other file)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return path.stat().st_size
+    """The tensor shapes of a weight file, or None when it is unreadable or bigger than ``limit`` bytes, on disk
+    or once unpacked (``read_state_dict``)."""
+    state, _ = read_state_dict(path, limit)
+    return None if state is None else {key: list(value.shape) for key, value in state.items()}
 
 
 def verified_parameter_count(ctx, subject: Subject) -> int:
