@@ -1,7 +1,7 @@
 """Writing plain data (tables, arrays, strings, numbers, booleans) as TOML, read back identically by tomllib.
 
-Tables of the first two levels (``[models.CNN]``, ``[recipes.ae-brief]``) and any table holding a table are
-written as sections; deeper ones inline (``code_size = { points = 2, width = 2 }``), as an answer key is
+Tables of the first two levels (``[models.Net]``, ``[recipes.brief]``) and any table holding a table are
+written as sections; deeper ones inline (``a_check = { points = 2, width = 2 }``), as an answer key is
 written by hand.
 """
 
