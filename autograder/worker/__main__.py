@@ -49,6 +49,10 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
 
     import torch  # before any student file can shadow it
 
+    from . import kernel_seed
+
+    # A notebook's kernel is forked from here, before anything has touched OpenMP or CUDA (kernel_seed.py).
+    seed = kernel_seed.plant() if any(Path.cwd().rglob("*.ipynb")) else None
     from . import cuda_shim, importer, keras_support
     from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
@@ -67,6 +71,7 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))
     keras_support.install_fit_capture(importer.STEP_BUDGET)
+    keras_support.use_own_home()
     cuda_shim.install()
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy
@@ -77,7 +82,7 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
         if request.get("op") != "load_notebook":
             return {"ok": False, "failure": "protocol", "message": f"unknown op {request.get('op')!r}"}
         reply, kernel = run_and_hand_over(root / request["file"], request_fd, reply_fd,
-                                          {**settings, **request.get("settings", {})})
+                                          {**settings, **request.get("settings", {})}, seed)
         if kernel is None:
             return reply
         wait_for_kernel(kernel, request_fd, reply_fd)  # the kernel answers from now on

@@ -259,5 +259,9 @@ def redirect_keras_datasets(prepared_root: str | None) -> None:
 
         return load_data
 
-    for module, folder in (("keras.src.datasets.mnist", "MNIST"), ("keras.src.datasets.fashion_mnist", "FashionMNIST")):
-        after_import(module, lambda m, _f=folder: setattr(m, "load_data", loader(_f)))
+    # The public modules re-export the function: where Keras was imported already (a warm template), they hold
+    # the original, so each is patched too.
+    for name, folder in (("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")):
+        replacement = loader(folder)
+        for prefix in ("keras.src.datasets", "keras.datasets", "keras._tf_keras.keras.datasets"):
+            after_import(f"{prefix}.{name}", lambda m, _r=replacement: setattr(m, "load_data", _r))

@@ -15,6 +15,7 @@ inputs against the targets), where in the notebook it ran.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -44,6 +45,14 @@ _ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax":
 
 def keras_module():
     return sys.modules.get("keras")
+
+
+def use_own_home() -> None:
+    """Keras chooses its folder (``~/.keras``, or ``/tmp/.keras``) when imported: in a warm template, as the
+    template. A worker forked from it keeps its files in its own home, as a worker that imports Keras does."""
+    config = sys.modules.get("keras.src.backend.config")
+    if config is not None and not os.environ.get("KERAS_HOME"):
+        config._KERAS_DIR = os.path.join(os.path.expanduser("~"), ".keras")
 
 
 def is_keras_model(value) -> bool:

@@ -350,6 +350,7 @@ def install(settings: dict) -> None:
     _guard_torch_save(Path.cwd())
     _record_scatters()
     keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
+    keras_support.use_own_home()
     state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
     ip = get_ipython()
 

@@ -25,15 +25,21 @@ STARTUP_SECONDS = 60
 TRACEBACK_LINES = 3
 
 
-def _kernel_manager():
+def _kernel_manager(seed=None):
+    """Jupyter's kernel manager for the notebook's kernel: forked from ``seed`` (``kernel_seed``) when the
+    worker planted one, else started as a new interpreter."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec
+
+    from .kernel_seed import seeded_provisioner
 
     manager = AsyncKernelManager(transport="ipc", ip=str(Path(tempfile.mkdtemp(prefix="kernel-")) / "ipc"))
     manager._kernel_spec = KernelSpec(
         argv=[sys.executable, "-s", "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         display_name="Python (grader)", language="python",
     )  # fmt: skip
+    if seed is not None:
+        manager.provisioner = seeded_provisioner(manager, seed)
     return manager
 
 
@@ -128,9 +134,10 @@ def _blame_stopped_training(cells: list[dict], sources: dict[int, str]) -> None:
             cell["status"] = "after stopped training"
 
 
-def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict):
-    """Run the notebook at ``path``. Returns ``(None, kernel_process)`` once the kernel serves the
-    channel, or ``(reply, None)``: a reply for the worker to send itself when the notebook could not run."""
+def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict, seed=None):
+    """Run the notebook at ``path`` (in a kernel forked from ``seed``, if given). Returns
+    ``(None, kernel_process)`` once the kernel serves the channel, or ``(reply, None)``: a reply for the worker
+    to send itself when the notebook could not run."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -146,7 +153,7 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
     )
     run = nbformat.v4.new_notebook(cells=[setup, *notebook.cells], metadata=notebook.metadata)
     client = NotebookClient(
-        run, km=_kernel_manager(), timeout=settings.get("cell_seconds", CELL_SECONDS), allow_errors=True,
+        run, km=_kernel_manager(seed), timeout=settings.get("cell_seconds", CELL_SECONDS), allow_errors=True,
         interrupt_on_timeout=True, record_timing=False, startup_timeout=STARTUP_SECONDS,
         error_on_timeout={"ename": "CellTimeout", "evalue": "the cell did not finish within the time limit",
                           "traceback": []},

@@ -1,6 +1,7 @@
-"""Seconds per submission for a class of cpsc663-ex2 submissions, one at a time and several at a time.
+"""Seconds per submission for a class of one family's submissions, one at a time and several at a time.
 
-    python tests/benchmarks/batch_throughput.py [--count 20] [--jobs 1 2] [--cold] [--device cpu|cuda] [--data-dir DIR]
+    python tests/benchmarks/batch_throughput.py [--family cpsc663-ex2] [--count 20] [--jobs 1 2] [--cold]
+        [--device cpu|cuda] [--data-dir DIR]
 
 Not run in CI (it grades the class once per --jobs value): run it on the machine
 to measure, e.g. a GPU machine with ``--count 64 --jobs 1 4 8 --device cuda``.
@@ -31,8 +32,8 @@ from autograder.grading.examples import differences, families  # noqa: E402
 FAMILY = "cpsc663-ex2"
 
 
-def make_class(into: Path, count: int) -> list[tuple[Path, str]]:
-    family = next(f for f in families(ROOT / "submissions") if f.folder.name == FAMILY)
+def make_class(into: Path, count: int, name: str = FAMILY) -> list[tuple[Path, str]]:
+    family = next(f for f in families(ROOT / "submissions") if f.folder.name == name)
     examples = sorted(family.examples)
     made = []
     for index in range(count):
@@ -45,6 +46,7 @@ def make_class(into: Path, count: int) -> list[tuple[Path, str]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", default=FAMILY, help="the folder of submissions/ the class is copied from")
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--device", default="cpu")
@@ -52,12 +54,13 @@ def main(argv=None) -> int:
     parser.add_argument("--cold", action="store_true", help="also grade with every worker started cold")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
-    family = next(f for f in families(ROOT / "submissions") if f.folder.name == FAMILY)
+    family = next(f for f in families(ROOT / "submissions") if f.folder.name == args.family)
     figures = []
     with tempfile.TemporaryDirectory() as scratch:
-        made = make_class(Path(scratch), args.count)
+        made = make_class(Path(scratch), args.count, args.family)
         paths = [path for path, _ in made]
-        grade_many(paths[:1], device=args.device, data_dir=args.data_dir, keyword="files")  # data caches warm
+        # the data caches warm
+        grade_many(paths[:1], device=args.device, data_dir=args.data_dir, assignment_id=family.assignment)
         for jobs, warm in [(jobs, warm) for jobs in args.jobs for warm in ([True, False] if args.cold else [True])]:
             os.environ[WARM_ENV] = "1" if warm else "0"
             started = time.monotonic()
