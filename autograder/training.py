@@ -90,10 +90,45 @@ def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
                 return
 
 
-def _step_loss(forward, recipe: Recipe, x, y, generator):
+CHUNK_STEPS = 50  # steps of batch indices (and input noise) drawn and moved to the device at once
+CHUNK_BYTES = 64 << 20  # at most this much of input noise per chunk
+
+
+def _step_data(inputs: torch.Tensor, recipe: Recipe, generator: torch.Generator, device):
+    """Per step: the batch's indices and its input noise (None without noise), on ``device``.
+
+    They are drawn on the CPU from ``generator`` in the order a step-by-step loop draws them (an epoch's
+    permutation, then each step's noise), so the numbers do not depend on the device or on the chunking; but
+    they reach the device a chunk of steps at a time: a copy from the host per step would make the host wait
+    for the device at every step, which is most of the time of a small model's step on a GPU.
+    """
+    item = tuple(inputs.shape[1:])
+    batch = len(inputs) if recipe.batch_size == 0 else min(recipe.batch_size, len(inputs))
+    noise_bytes = batch * max(1, inputs[0].numel()) * 4 if recipe.noise_std else 0
+    chunk = max(1, min(CHUNK_STEPS, CHUNK_BYTES // noise_bytes)) if noise_bytes else CHUNK_STEPS
+    indices, noises = [], []
+    for index in _batches(len(inputs), recipe.batch_size, recipe.steps, generator):
+        indices.append(index)
+        if recipe.noise_std:
+            noises.append(torch.randn((len(index), *item), generator=generator, device="cpu"))
+        if len(indices) == chunk:
+            yield from _moved(indices, noises, device)
+            indices, noises = [], []
+    yield from _moved(indices, noises, device)
+
+
+def _moved(indices: list, noises: list, device):
+    if not indices:
+        return
+    index_rows = torch.stack(indices).to(device)
+    noise_rows = torch.stack(noises).to(device) if noises else None
+    for step in range(len(indices)):
+        yield index_rows[step], None if noise_rows is None else noise_rows[step]
+
+
+def _step_loss(forward, recipe: Recipe, x, y, noise):
     inputs = x
-    if recipe.noise_std:
-        noise = torch.randn(x.shape, generator=generator, device="cpu").to(x.device)
+    if noise is not None:
         inputs = x + recipe.noise_std * noise
         inputs = inputs.clamp(0, 1) if recipe.clip else inputs
     output = forward(inputs)
@@ -124,17 +159,17 @@ def fit(
     forward = forward or model
     optimizer = make_optimizer(recipe, model.parameters())
     log = TrainingLog()
-    # On a GPU the data goes over once and the loss is read back only every LOG_EVERY steps: a small model's
-    # step is over in microseconds, so a copy or a host round trip per step would be most of the time.
+    # On a GPU the data goes over once, batch indices and noise a chunk of steps at a time, and the loss is read
+    # back only every LOG_EVERY steps: a small model's step is over in microseconds, so a copy or a host round
+    # trip per step would be most of the time.
     inputs = inputs.to(device)
     labels = labels.to(device) if labels is not None else None
     check_every = 1 if torch.device(device).type == "cpu" else LOG_EVERY
-    for index in _batches(len(inputs), recipe.batch_size, recipe.steps, generator):
-        index = index.to(device)
+    for index, noise in _step_data(inputs, recipe, generator, device):
         x = inputs[index]
         y = labels[index] if labels is not None else None
         optimizer.zero_grad(set_to_none=True)
-        loss = _step_loss(forward, recipe, x, y, generator)
+        loss = _step_loss(forward, recipe, x, y, noise)
         if (log.steps_done + 1) % check_every == 0 and not torch.isfinite(loss):
             log.stopped = f"the loss became {loss.item()} at step {log.steps_done + 1}"
             break
