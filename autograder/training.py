@@ -91,7 +91,7 @@ def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
 
 
 CHUNK_STEPS = 50  # steps of batch indices (and input noise) drawn and moved to the device at once
-CHUNK_BYTES = 64 << 20  # at most this much of input noise per chunk
+CHUNK_BYTES = 64 << 20  # at most this much of indices and input noise per chunk
 
 
 def _step_data(inputs: torch.Tensor, recipe: Recipe, generator: torch.Generator, device):
@@ -104,8 +104,9 @@ def _step_data(inputs: torch.Tensor, recipe: Recipe, generator: torch.Generator,
     """
     item = tuple(inputs.shape[1:])
     batch = len(inputs) if recipe.batch_size == 0 else min(recipe.batch_size, len(inputs))
-    noise_bytes = batch * max(1, inputs[0].numel()) * 4 if recipe.noise_std else 0
-    chunk = max(1, min(CHUNK_STEPS, CHUNK_BYTES // noise_bytes)) if noise_bytes else CHUNK_STEPS
+    element = torch.empty((), dtype=torch.get_default_dtype()).element_size()
+    step_bytes = batch * 8 + (batch * max(1, inputs[0].numel()) * element if recipe.noise_std else 0)
+    chunk = max(1, min(CHUNK_STEPS, CHUNK_BYTES // step_bytes))
     indices, noises = [], []
     for index in _batches(len(inputs), recipe.batch_size, recipe.steps, generator):
         indices.append(index)

@@ -19,7 +19,12 @@ SCRIPT = textwrap.dedent('''
     import json, os, sys, time
     import torch
     from autograder.worker import kernel_seed
-    channel = os.pipe()  # stands for the grader's channel, which the seed must not hold
+    # The grader's channel, which the seed must not hold, at the numbers a warm template's worker has (4 and 5,
+    # 3 being the template's control socket): the seed receives them at 3 and 4, so placing the first at 4
+    # must not overwrite the second.
+    held_by_template = os.open(os.devnull, os.O_RDONLY)
+    channel = os.pipe()
+    assert (held_by_template, *channel) == (3, 4, 5), (held_by_template, channel)
     seed = kernel_seed.plant()
     case = sys.argv[1]
     out = {}
@@ -46,7 +51,10 @@ SCRIPT = textwrap.dedent('''
         torch.ones(512, 512) @ torch.ones(512, 512)  # OpenMP at work in the worker: the seed was forked before
         cells = [nbformat.v4.new_code_cell(source) for source in (
             "forked = b'-m\\\\x00ipykernel_launcher' not in open('/proc/self/cmdline', 'rb').read()\\n"
-            "import os; print(forked, os.getpgid(0) == os.getpid(), os.read(%d, 5).decode())" % channel[0],
+            "import os; print(forked, os.getpgid(0) == os.getpid(), os.read(%d, 5).decode())\\n"
+            "os.write(%d, b'back'); import sys, IPython\\n"
+            "print(sys.argv[0].endswith('ipykernel_launcher.py'), IPython.get_ipython().history_manager.hist_file)"
+            % channel,
             "while True: pass",
             "import torch; print(float((torch.ones(300, 300) @ torch.ones(300, 300)).sum()))",
         )]
@@ -60,6 +68,7 @@ SCRIPT = textwrap.dedent('''
         for index, cell in enumerate(cells):
             client.execute_cell(cell, index)
         out["outputs"] = [[o.get("text", o.get("ename", "")).strip() for o in cell.outputs] for cell in cells]
+        out["channel_back"] = os.read(channel[0], 4).decode()
         out["kernel_pid_is_seed"] = client.km.provisioner.process.pid == seed.process.pid
         client._cleanup_kernel()
     print(json.dumps(out))
@@ -80,7 +89,9 @@ def forked():
 
 def test_the_kernel_is_the_forked_seed_and_gets_the_channel_it_is_handed(forked):
     assert forked["kernel_pid_is_seed"]
-    assert forked["outputs"][0] == ["True True hello"]  # forked, its own process group, the channel's data
+    # forked, its own process group, the channel's data both ways, the launcher's argv and nbclient's arguments
+    assert forked["outputs"][0] == ["True True hello\nTrue :memory:"]
+    assert forked["channel_back"] == "back"
 
 
 def test_a_cell_over_its_time_limit_is_interrupted_in_a_forked_kernel_and_the_next_cell_runs(forked):
@@ -91,7 +102,8 @@ def test_a_cell_over_its_time_limit_is_interrupted_in_a_forked_kernel_and_the_ne
 def test_without_its_seed_the_kernel_starts_as_a_new_interpreter():
     gone = _run("seed-gone")
     assert not gone["kernel_pid_is_seed"]
-    assert gone["outputs"][0] == ["False True hello"]
+    assert gone["outputs"][0] == ["False True hello\nTrue :memory:"]
+    assert gone["channel_back"] == "back"
     assert gone["outputs"][2] == ["27000000.0"]
 
 

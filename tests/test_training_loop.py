@@ -43,7 +43,7 @@ def test_chunked_step_data_are_the_numbers_drawn_step_by_step(monkeypatch, chang
 
 
 def test_a_chunk_of_noise_stays_within_its_memory_bound(monkeypatch):
-    monkeypatch.setattr(training, "CHUNK_BYTES", 3 * 8 * 16 * 4)  # three steps of 8 items of 16 values
+    monkeypatch.setattr(training, "CHUNK_BYTES", 3 * 8 * (16 * 4 + 8))  # three steps of 8 items: noise and index
     moved = []
     original = training._moved
 

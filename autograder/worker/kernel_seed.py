@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import signal
@@ -75,11 +76,13 @@ class Seed:
         self.process = SeedProcess(pid)
         self.sock: socket.socket | None = sock
 
-    def launch(self, connection_file: str, env: dict, cwd: str, channel: tuple[int, ...]) -> SeedProcess | None:
-        """Make the seed the kernel; None if it cannot be (it died, or was used already)."""
+    def launch(self, argv: list[str], env: dict, cwd: str, channel: tuple[int, ...]) -> SeedProcess | None:
+        """Make the seed the kernel, started with ``argv`` (ipykernel's arguments: ``-f CONNECTION_FILE ...``);
+        None if it cannot be (it died, or was used already)."""
         if self.sock is None or self.process.poll() is not None:
             return None
-        message = json.dumps({"connection_file": connection_file, "env": env, "cwd": cwd, "channel": list(channel)})
+        env = {**env, "JPY_PARENT_PID": str(os.getpid())}  # as Jupyter's launcher sets it: the kernel's parent
+        message = json.dumps({"argv": argv, "env": env, "cwd": cwd, "channel": list(channel)})
         try:
             socket.send_fds(self.sock, [message.encode()], list(channel))
         except OSError:
@@ -132,19 +135,18 @@ def _grow(sock: socket.socket, worker: int) -> None:
         if not data:
             return  # the worker went on without a notebook
         launch = json.loads(data)
-        for received, number in zip(fds, launch["channel"], strict=True):
-            if received != number:
-                os.dup2(received, number)
-                os.close(received)
+        _put_in_place(fds, launch["channel"])
         os.environ.update(launch["env"])
         os.chdir(launch["cwd"])
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGALRM):
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        import importlib.util
+
         from ipykernel.kernelapp import IPKernelApp
 
-        sys.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", launch["connection_file"]]
-        IPKernelApp.launch_instance(argv=["-f", launch["connection_file"]])
+        sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *launch["argv"]]  # as the launcher's
+        IPKernelApp.launch_instance(argv=launch["argv"], parent_handle=int(launch["env"]["JPY_PARENT_PID"]))
     except BaseException:  # noqa: BLE001 - reported on the worker's stderr, which the grader keeps
         import traceback
 
@@ -160,11 +162,21 @@ def _grow(sock: socket.socket, worker: int) -> None:
 def _close_inherited(keep: int) -> None:
     """Let go of every descriptor the worker held but the standard streams and the seed's socket: in
     particular the grader's channel, which the seed receives again only if it becomes the kernel."""
-    for name in os.listdir("/proc/self/fd") if Path("/proc/self/fd").is_dir() else []:
-        number = int(name)
-        if number > 2 and number != keep:
-            with contextlib.suppress(OSError):
-                os.close(number)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, max(keep + 1, os.sysconf("SC_OPEN_MAX")))
+
+
+def _put_in_place(received: list[int], numbers: list[int]) -> None:
+    """Give the channel's descriptors, received at the lowest free numbers, the numbers the kernel is told. Each is
+    first moved above all of those numbers, so that placing one never overwrites another still to be placed."""
+    floor = max(numbers, default=2) + 1
+    moved = []
+    for fd in received:
+        moved.append(fcntl.fcntl(fd, fcntl.F_DUPFD, floor))
+        os.close(fd)
+    for fd, number in zip(moved, numbers, strict=True):
+        os.dup2(fd, number)
+        os.close(fd)
 
 
 def seeded_provisioner(manager, seed: Seed):
@@ -177,8 +189,9 @@ def seeded_provisioner(manager, seed: Seed):
     class SeedProvisioner(LocalProvisioner):
         async def launch_kernel(self, cmd: list[str], **kwargs):
             cwd = kwargs.get("cwd") or Path.cwd()
-            process = seed.launch(manager.connection_file, dict(kwargs.get("env") or os.environ), str(cwd),
-                                  tuple(kwargs.get("pass_fds") or ()))
+            argv = cmd[cmd.index("ipykernel_launcher") + 1:] if "ipykernel_launcher" in cmd else None
+            process = None if argv is None else seed.launch(argv, dict(kwargs.get("env") or os.environ), str(cwd),
+                                                            tuple(kwargs.get("pass_fds") or ()))
             if process is None:
                 return await super().launch_kernel(cmd, **kwargs)
             self.process, self.pid, self.pgid, self.cwd = process, process.pid, process.pid, cwd

@@ -152,18 +152,30 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
         f"{json.dumps(settings)!r}))"
     )
     run = nbformat.v4.new_notebook(cells=[setup, *notebook.cells], metadata=notebook.metadata)
-    client = NotebookClient(
-        run, km=_kernel_manager(seed), timeout=settings.get("cell_seconds", CELL_SECONDS), allow_errors=True,
-        interrupt_on_timeout=True, record_timing=False, startup_timeout=STARTUP_SECONDS,
-        error_on_timeout={"ename": "CellTimeout", "evalue": "the cell did not finish within the time limit",
-                          "traceback": []},
-        resources={"metadata": {"path": str(Path.cwd())}},
-    )  # fmt: skip
+
+    def started_client(seed):
+        client = NotebookClient(
+            run, km=_kernel_manager(seed), timeout=settings.get("cell_seconds", CELL_SECONDS), allow_errors=True,
+            interrupt_on_timeout=True, record_timing=False, startup_timeout=STARTUP_SECONDS,
+            error_on_timeout={"ename": "CellTimeout", "evalue": "the cell did not finish within the time limit",
+                              "traceback": []},
+            resources={"metadata": {"path": str(Path.cwd())}},
+        )  # fmt: skip
+        try:
+            client.start_new_kernel(pass_fds=(request_fd, reply_fd))
+            client.start_new_kernel_client()
+        except Exception:
+            _shutdown(client)
+            if seed is None:
+                raise
+            return started_client(None)  # the forked kernel did not come up: a new interpreter, as Jupyter starts
+        return client
+
     cells, started = [], time.monotonic()
     budget = settings.get("notebook_seconds", NOTEBOOK_SECONDS)
+    client = None
     try:
-        client.start_new_kernel(pass_fds=(request_fd, reply_fd))
-        client.start_new_kernel_client()
+        client = started_client(seed)
         client.execute_cell(setup, 0)
         if _error_summary(setup.outputs):
             raise RuntimeError(f"the grader's kernel set-up failed: {_error_summary(setup.outputs)}")
@@ -178,11 +190,13 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
             client.execute_cell(cell, index + 1)
             cells.append(_cell_report(index, cell, time.monotonic() - cell_started))
     except DeadKernelError:
-        _shutdown(client)
+        if client is not None:
+            _shutdown(client)
         return {"ok": True, "notebook": {"ran": False, "cells": cells,
                                          "problem": "the kernel died while running the notebook"}}, None
     except Exception as error:  # noqa: BLE001 - anything else stops the notebook, not the grading
-        _shutdown(client)
+        if client is not None:
+            _shutdown(client)
         return {"ok": True, "notebook": {"ran": False, "cells": cells, "problem": str(error)[:500]}}, None
     _blame_stopped_training(cells, {i: c.source for i, c in enumerate(notebook.cells)})
     pending = {"ok": True, "notebook": {"ran": True, "cells": cells, "seconds": round(time.monotonic() - started, 2)}}
