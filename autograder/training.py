@@ -104,7 +104,7 @@ def _step_data(inputs: torch.Tensor, recipe: Recipe, generator: torch.Generator,
     """
     item = tuple(inputs.shape[1:])
     batch = len(inputs) if recipe.batch_size == 0 else min(recipe.batch_size, len(inputs))
-    element = torch.empty((), dtype=torch.get_default_dtype()).element_size()
+    element = torch.finfo(torch.get_default_dtype()).bits // 8
     step_bytes = batch * 8 + (batch * max(1, inputs[0].numel()) * element if recipe.noise_std else 0)
     chunk = max(1, min(CHUNK_STEPS, CHUNK_BYTES // step_bytes))
     indices, noises = [], []

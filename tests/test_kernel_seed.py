@@ -110,3 +110,4 @@ def test_without_its_seed_the_kernel_starts_as_a_new_interpreter():
 def test_an_unused_seed_holds_nothing_of_the_channel_and_ends_with_its_socket():
     unused = _run("unused")
     assert unused == {"seed_holds_channel": False, "seed_ended": 0}
+

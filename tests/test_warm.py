@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -140,3 +141,23 @@ def test_templates_are_used_only_where_a_worker_can_be_cleaned_up_completely():
         assert warm.for_worker(settings, SimpleNamespace(bwrap="/usr/bin/bwrap", drop_uid=None), env) is None
         if warm_applies() is None:
             assert warm.for_worker(settings, Launcher(), env) is not None
+
+
+def test_a_replaced_function_is_replaced_in_the_modules_already_imported_that_re_export_it(monkeypatch):
+    """keras.datasets.mnist re-exports keras.src.datasets.mnist.load_data: in a worker forked from a warm template
+    both are imported before the grader redirects it to the local copy."""
+    import types
+
+    from autograder.worker.importer import replace_function
+
+    def original():
+        return "download"
+
+    source, public, unrelated = (types.ModuleType(n) for n in ("grader_src_mnist", "grader_mnist", "grader_other"))
+    source.load_data = public.load_data = original
+    unrelated.load_data = len
+    for module in (source, public, unrelated):
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    replace_function(source, "load_data", lambda: "local copy")
+    assert source.load_data() == public.load_data() == "local copy"
+    assert unrelated.load_data is len

@@ -49,11 +49,12 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
 
     import torch  # before any student file can shadow it
 
-    from . import kernel_seed
+    from . import keras_support, kernel_seed
 
+    keras_support.use_own_home()  # before the seed is forked: its kernel inherits it
     # A notebook's kernel is forked from here, before anything has touched OpenMP or CUDA (kernel_seed.py).
     seed = kernel_seed.plant() if any(Path.cwd().glob("*.ipynb")) else None  # the graded notebook is at the top
-    from . import cuda_shim, importer, keras_support
+    from . import cuda_shim, importer
     from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
     from .kernel import seed_everything, use_share
@@ -71,7 +72,6 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))
     keras_support.install_fit_capture(importer.STEP_BUDGET)
-    keras_support.use_own_home()
     cuda_shim.install()
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy

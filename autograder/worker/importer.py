@@ -206,6 +206,17 @@ def after_import(name: str, patch) -> None:
         sys.meta_path.insert(0, _AfterImport(name, patch))
 
 
+def replace_function(module: types.ModuleType, name: str, replacement) -> None:
+    """Set ``module.name`` to ``replacement``, and rebind the modules already imported that re-export the original
+    (``keras.datasets.mnist`` holds ``keras.src.datasets.mnist.load_data``): a module imported later takes the
+    replacement itself, but in a worker forked from a warm template they may all be imported already."""
+    original = vars(module).get(name)
+    for other in list(sys.modules.values()):
+        if original is not None and getattr(other, "__dict__", {}).get(name) is original:
+            setattr(other, name, replacement)
+    setattr(module, name, replacement)
+
+
 def redirect_torchvision_datasets(prepared_root: str | None) -> None:
     """Make MNIST and its subclasses (FashionMNIST, ...) read ``prepared_root`` and never download.
 
@@ -259,9 +270,5 @@ def redirect_keras_datasets(prepared_root: str | None) -> None:
 
         return load_data
 
-    # The public modules re-export the function: where Keras was imported already (a warm template), they hold
-    # the original, so each is patched too.
-    for name, folder in (("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")):
-        replacement = loader(folder)
-        for prefix in ("keras.src.datasets", "keras.datasets", "keras._tf_keras.keras.datasets"):
-            after_import(f"{prefix}.{name}", lambda m, _r=replacement: setattr(m, "load_data", _r))
+    for module, folder in (("keras.src.datasets.mnist", "MNIST"), ("keras.src.datasets.fashion_mnist", "FashionMNIST")):
+        after_import(module, lambda m, _f=folder: replace_function(m, "load_data", loader(_f)))

@@ -12,16 +12,15 @@ defined available as if it were a module named after the notebook file.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
-import signal
 import sys
 import types
 from pathlib import Path
 
 from . import cuda_shim, keras_support
 from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
+from .kernel_seed import die_with_parent
 
 STEP_BUDGET = 10  # optimizer steps a cell may take before its training is stopped
 THROTTLED_BATCH = 2  # examples in each training batch a DataLoader yields once the budget is spent
@@ -78,13 +77,6 @@ def _record_bindings(namespace: dict) -> None:
 
 
 state = _State()
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: end with the worker that started us
-    except (OSError, AttributeError):
-        pass
 
 
 def _on_step(*args, **kwargs):
@@ -333,7 +325,7 @@ def install(settings: dict) -> None:
     """Prepare the kernel before the notebook's first cell."""
     global STEP_BUDGET
     STEP_BUDGET = int(settings.get("step_budget", STEP_BUDGET))
-    _die_with_parent()
+    die_with_parent()  # end with the worker that started us
     import torch.optim.optimizer as optimizer
     from IPython import get_ipython
 
@@ -350,7 +342,6 @@ def install(settings: dict) -> None:
     _guard_torch_save(Path.cwd())
     _record_scatters()
     keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
-    keras_support.use_own_home()
     state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
     ip = get_ipython()
 

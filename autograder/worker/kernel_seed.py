@@ -98,6 +98,12 @@ class Seed:
             self.sock = None
 
 
+def die_with_parent() -> None:
+    """Be killed when the process that forked or started this one ends (Linux's parent-death signal)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def plant() -> Seed | None:
     """Fork the seed; call it before any student code and any torch computation runs in this process."""
     parent_end, seed_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -122,8 +128,7 @@ def _grow(sock: socket.socket, worker: int) -> None:
     code = 0
     try:
         os.setsid()  # the kernel manager interrupts a cell by signalling the kernel's process group
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # end with the worker
+        die_with_parent()
         if os.getppid() != worker:
             return  # it ended before the line above
         _close_inherited(sock.fileno())

@@ -190,13 +190,11 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
             client.execute_cell(cell, index + 1)
             cells.append(_cell_report(index, cell, time.monotonic() - cell_started))
     except DeadKernelError:
-        if client is not None:
-            _shutdown(client)
+        _shutdown(client)
         return {"ok": True, "notebook": {"ran": False, "cells": cells,
                                          "problem": "the kernel died while running the notebook"}}, None
     except Exception as error:  # noqa: BLE001 - anything else stops the notebook, not the grading
-        if client is not None:
-            _shutdown(client)
+        _shutdown(client)
         return {"ok": True, "notebook": {"ran": False, "cells": cells, "problem": str(error)[:500]}}, None
     _blame_stopped_training(cells, {i: c.source for i, c in enumerate(notebook.cells)})
     pending = {"ok": True, "notebook": {"ran": True, "cells": cells, "seconds": round(time.monotonic() - started, 2)}}
@@ -208,6 +206,8 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
 
 
 def _shutdown(client) -> None:
+    if client is None:
+        return
     try:
         client._cleanup_kernel()
     except Exception:  # noqa: BLE001
