@@ -1,8 +1,9 @@
 """Notebooks on the trusted side: found, validated and cut into problems; never executed here.
 
 Validation reads JSON only. Problems are found by the headings and opening
-words students use: "## Problem N", "Problem N.M ...", "Problem N (c) Solution",
-"**Problem N.M(b)**", "Bonus".
+words students use ("## Problem N", "Problem N.M ...", "Problem N (c) Solution",
+"**Problem N.M(b)**", "### 1(d)", "Part (d) of Problem 1", "Bonus": see
+``headings``).
 """
 
 from __future__ import annotations
@@ -12,16 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .headings import line_markers, markers, plain
+from .prose_numbers import Written, numbers_written
 from .submission import Submission
-
-_MARKER = re.compile(
-    r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*(?:solution\s+(?:to|for|of)\s+)?(?P<word>problem|question|exercise|task)\s+"
-    r"(?P<number>\d+(?:\.\d+)*)\s*(?:part\s*)?"
-    r"(?:\(?\s*(?P<part>(?-i:[a-z]))\s*\)|(?P<bare>(?-i:[a-z]))(?=[\s:.)*]|$))?",
-    re.IGNORECASE | re.MULTILINE,
-)
-_BONUS = re.compile(r"^\s*(?:#+\s*)?(?:\*\*|__)?\s*bonus\b", re.IGNORECASE | re.MULTILINE)
-
 
 NOTEBOOK_BYTES = 64 * 1024 * 1024  # a notebook with its plots is a few MB; this leaves room for many
 NOTEBOOK_CELLS = 5000  # cells: a long homework has a few hundred
@@ -100,32 +94,14 @@ def normalise(problem: str) -> str:
     return re.sub(r"[\s()]", "", problem).lower()
 
 
-def _markers(text: str, within: str | None = None) -> tuple[list[str], str | None]:
-    """The problems a markdown cell names, and the exercise a task after them belongs to. A "Task M" after an
-    "Exercise N" (``within``) is task N.M, as sheets that number their tasks per exercise write them."""
-    found = []
-    for match in _MARKER.finditer(text):
-        part = match["part"] or match["bare"] or ""
-        number = match["number"]
-        if match["word"].lower() == "task":
-            if within and "." not in number:
-                number = f"{within}.{number}"
-        else:
-            within = number if "." not in number and not part else None
-        found.append(normalise(number + part))
-    if _BONUS.search(text):
-        found.append("bonus")
-    return found, within
-
-
 def _marked_cells(notebook):
     """``(index, cell, markers)`` for every cell, read in order so that a task is read within its exercise."""
-    within = None
+    within = (None, None)
     for index, cell in enumerate(notebook.cells):
-        markers = []
+        found = []
         if cell.cell_type == "markdown":
-            markers, within = _markers(cell.source, within)
-        yield index, cell, markers
+            found, within = markers(cell.source, within)
+        yield index, cell, [normalise(key) for key in found]
 
 
 def _parents(key: str) -> list[str]:
@@ -149,17 +125,18 @@ class Section:
 def problem_sections(notebook, problems: list[str]) -> dict[str, Section]:
     """The cells that answer each problem: from the cell that names it to the next one naming another.
 
-    A marker for a whole problem ("Problem N") followed by one for a part ("N.1") counts for the part.
+    A marker for a whole problem ("Problem N") followed by one for a part ("N.1") counts for the part; a heading
+    naming several parts ("Problem 3 (a) (b)") counts for each.
     The cells under a whole problem that names none of its parts are shown once, under its first part.
     """
     wanted = {normalise(p): p for p in problems}
     sections: dict[str, Section] = {}
-    current: str | None = None
-    for _, cell, markers in _marked_cells(notebook):
-        for marker in markers:
-            current = marker
-        if current is not None:
-            sections.setdefault(current, Section(current)).cells.append(cell)
+    current: list[str] = []
+    for _, cell, found in _marked_cells(notebook):
+        if found:
+            current = found
+        for key in current:
+            sections.setdefault(key, Section(key)).cells.append(cell)
     answers, shown = {}, set()
     for key, problem in wanted.items():
         if key in sections:
@@ -172,49 +149,62 @@ def problem_sections(notebook, problems: list[str]) -> dict[str, Section]:
     return answers
 
 
-def problem_windows(notebook, problems: list[str]) -> dict[str, tuple[int, int]]:
-    """The cells of each problem as ``(start, end)`` indices of ``notebook.cells``: from the first cell that
-    names it to the next cell that names another problem (the last such run, when it is named more than once).
-    A problem named only through its parts ("2a", "2b") spans them; a part named only through its whole
-    problem takes the whole problem's cells."""
-    segments: list[tuple[str, int, int]] = []
+def _segments(notebook) -> list[tuple[tuple[str, ...], int, int]]:
+    """Runs of cells under the same markers: ``(keys, start, end)``."""
+    segments: list[tuple[tuple[str, ...], int, int]] = []
     current, start = None, 0
-    for index, _, markers in _marked_cells(notebook):
-        if markers and markers[-1] != current:
+    for index, _, found in _marked_cells(notebook):
+        if found and tuple(found) != current:
             if current is not None:
                 segments.append((current, start, index))
-            current, start = markers[-1], index
+            current, start = tuple(found), index
     if current is not None:
         segments.append((current, start, len(notebook.cells)))
+    return segments
+
+
+def problem_windows(notebook, problems: list[str]) -> dict[str, tuple[int, int]]:
+    """The cells of each problem as ``(start, end)`` indices of ``notebook.cells``: from the first cell that
+    names it to the end of the last run of cells under a heading naming it. A problem named only through its
+    parts ("2a", "2b") spans them; a part named only through its whole problem takes the whole problem's cells."""
+    segments = _segments(notebook)
     windows = {}
     for problem in problems:
         key = normalise(problem)
-        own = [s for s in segments if s[0] == key]
-        parts = [s for s in segments if key in _parents(s[0])]
-        whole = [s for s in segments if s[0] in _parents(key)]
+        own = [s for s in segments if key in s[0]]
+        parts = [s for s in segments if any(key in _parents(k) for k in s[0])]
+        whole = [s for s in segments if any(k in _parents(key) for k in s[0])]
         found = own or parts or whole
         if found:
             windows[problem] = (min(s[1] for s in found), max(s[2] for s in found))
     return windows
 
 
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+def headings_found(notebook) -> bool:
+    """Whether any markdown cell names a problem."""
+    return bool(_segments(notebook))
 
 
-def text_answer(notebook, problem: str) -> tuple[float, str] | None:
-    """The last number written in the markdown under the problem's heading (``= 8*8 = 64`` gives 64), and the
-    line it is on; None when the notebook has no such heading or number."""
+def text_answer(notebook, problem: str) -> list[Written] | None:
+    """The numbers written in the markdown under the problem's own heading (candidates, see ``prose_numbers``);
+    None when the notebook has no heading for it. The problem's own label ("Problem 1 (a)") is not a number
+    written."""
     section = problem_sections(notebook, [problem]).get(problem)
     if section is None or section.whole:
         return None
-    found = None
+    lines = []
     for cell in section.cells:
         if cell.cell_type != "markdown":
             continue
         for line in cell.source.splitlines():
-            if _MARKER.match(line):
-                continue
-            numbers = _NUMBER.findall(line.replace("\\*", "*"))
-            if numbers:
-                found = (float(numbers[-1]), line.strip()[:200])
-    return found
+            keys, _ = line_markers(line, (None, None))
+            lines.append(_after_label(line) if keys else line)
+    return numbers_written(lines)
+
+
+def _after_label(line: str) -> str:
+    """What a heading line says after its problem label: "**Problem 1 (a)**: 64" -> ": 64"."""
+    text = plain(line)
+    match = re.match(r"^.*?\d+(?:\.\d+)*(?:\s*(?:part\s*)?\(?\s*[a-z]\s*\)|\.[a-z]\b|[a-z]\b)*\s*(?:solution\b)?",
+                     text, re.IGNORECASE)
+    return text[match.end():] if match else ""

@@ -3,7 +3,10 @@
 The assignment names the files a subject may be in, in order of preference;
 the notebook is used where they are missing (and the feedback says so). In a
 notebook that binds a name more than once, the binding made in the cells of
-the subject's problem is the one graded.
+the subject's problem is the one graded. A variable (a model as the problem's
+cells left it) is never taken from another problem's cells: where the
+problem's cells do not bind the handout's name, the model they trained is
+graded, and the feedback says which.
 """
 
 from __future__ import annotations
@@ -102,7 +105,35 @@ def _in_notebook(ctx, spec: SubjectSpec, own: bool = False) -> bool:
         return False
     if spec.find == "fit":
         return ctx.notebook.names().get("fits", 0) > 0
+    if spec.find == "variable" and not own:
+        return _variable_in_notebook(ctx, spec)
     return _defines(ctx.notebook.names(), spec, own)
+
+
+def _inside(cells: list, window) -> list:
+    return [c for c in cells if c is not None and (window is None or window[0] <= c < window[1])]
+
+
+def _variable_in_notebook(ctx, spec: SubjectSpec) -> bool:
+    """The problem's cells bind the name to a model, or train a model of the subject's kind."""
+    names, window = ctx.notebook.names(), ctx.notebook.window(spec.problem)
+    if _defines(names, spec) and (window is None or _inside(names.get("bound", {}).get(spec.name, []), window)):
+        return True
+    return bool(_inside([t["cell"] for t in names.get("roles", {}).get("trained", [])], window))
+
+
+def _variable_problem(ctx, spec: SubjectSpec) -> str:
+    """Why the problem's cells give no variable to grade, with what the notebook has instead."""
+    names, window = ctx.notebook.names(), ctx.notebook.window(spec.problem)
+    problem = ctx.assignment.problem_name(spec.problem) or "the problem"
+    bound = sorted({c + 1 for c in names.get("bound", {}).get(spec.name, []) if c is not None})
+    trained = sorted({t["cell"] + 1 for t in names.get("roles", {}).get("trained", []) if t["cell"] is not None})
+    where = f"{problem}'s cells ({window[0] + 1} to {window[1]})" if window else "the notebook"
+    found = [f"{spec.name} is bound in cell(s) {', '.join(map(str, bound[:8]))}"] if bound else []
+    found += [f"models are trained in cell(s) {', '.join(map(str, trained[:8]))}"] if trained else []
+    return (f"{where} bind no {spec.name} and train no model, so {problem} could not be graded"
+            + (f" ({'; '.join(found)}: other problems' cells)" if found else "")
+            + f". Build and train the model of {problem} in its own cells.")
 
 
 def locate(ctx, spec: SubjectSpec) -> Located:
@@ -128,8 +159,11 @@ def _locate(ctx, spec: SubjectSpec) -> Located:
             ctx.note(f"{spec.name}: {where}; the handout asks for the {WHAT.get(spec.find, spec.find)} in that "
                      f"file, so the {spec.name} your notebook {ctx.notebook.file} defines was graded instead")
         located = _notebook_location(ctx, spec)
+        if located.cells is None and ctx.assignment.problem_name(spec.problem):
+            ctx.note(f"{ctx.notebook.file}: no heading names {ctx.assignment.problem_name(spec.problem)}, so for "
+                     f"{spec.name} the last binding in the notebook was graded")
         rebound = ctx.notebook.names().get("rebound", {}).get(spec.name, 0)
-        if rebound > 1 and located.cells is not None:
+        if rebound > 1 and located.cells is not None and spec.find != "variable":
             ctx.note(f"the notebook binds {spec.name} {rebound} times; for "
                      f"{ctx.assignment.problem_name(spec.problem)} the one in its own cells was graded")
         return located
@@ -144,6 +178,8 @@ def _locate(ctx, spec: SubjectSpec) -> Located:
         raise CheckFailed(f"{ctx.notebook.file} could not be run, so {spec.name} could not be graded")
     if spec.find == "fit":
         raise CheckFailed(f"{ctx.notebook.file} passes no model to fit, so {spec.name} could not be graded")
+    if spec.find == "variable":
+        raise CheckFailed(_variable_problem(ctx, spec))
     names = ctx.notebook.names()
     found = _kinds(names).get(spec.name)
     if found:
@@ -159,4 +195,5 @@ def reference(ctx, subject: Subject, seed: int = 0) -> dict:
     return {"source": located.source, "name": spec.name, "find": spec.find, "kind": spec.kind,
             "kwargs": subject.kwargs, "args": list(spec.args), "cells": list(located.cells) if located.cells else None,
             "match": spec.match, "parts": spec.parts, "seed": seed,
-            "input_shape": list(spec.input.shapes[0]) if spec.input else None}
+            "input_shape": list(spec.input.shapes[0]) if spec.input else None,
+            "input_shapes": [list(s) for s in spec.input.shapes] if spec.input else []}

@@ -12,6 +12,19 @@ from ..notebooks import NotebookProblem, find_notebook, problem_windows, validat
 from . import limits
 from .outcomes import CheckFailed
 
+# errors that a batch cut to a few examples can cause (an index past its end, a size that no longer fits)
+CUT_ERRORS = ("IndexError", "ValueError", "RuntimeError", "AssertionError", "ZeroDivisionError")
+
+
+def _excuse_cut_errors(report: dict) -> None:
+    """A cell that failed, with an error a smaller batch can cause, after the grader gave it cut batches (a
+    training loader's, once its step budget was spent) failed under the grader's cut: not the student's."""
+    cut = set(report.get("cut_cells", []))
+    for cell in report.get("cells", []):
+        error = cell.get("error") or {}
+        if cell["status"] == "error" and cell["index"] in cut and error.get("ename") in CUT_ERRORS:
+            cell["status"] = "under the grader's cut"
+
 
 def _notes(file: str, report: dict) -> list[str]:
     """What the student should know about how their notebook was run."""
@@ -39,6 +52,12 @@ def _notes(file: str, report: dict) -> list[str]:
         cells = ", ".join(str(c["index"] + 1) for c in consequences)
         notes.append(f"{file}: cell(s) {cells} failed using what a training cell the grader stopped was building "
                      "(a model or a list it fills after its loop); that is not counted against the notebook")
+    under_cut = [c for c in report.get("cells", []) if c["status"] == "under the grader's cut"]
+    if under_cut:
+        cells = ", ".join(f"{c['index'] + 1} ({c['error']['ename']}: {str(c['error']['evalue'])[:80]})"
+                          for c in under_cut)
+        notes.append(f"{file}: cell(s) {cells} failed under the grader's reduced data (its training batches were cut "
+                     "to a few examples to save time); not counted")
     not_run = [c for c in report.get("cells", []) if c["status"] == "not run"]
     if not_run:
         notes.append(f"{file}: {len(not_run)} cell(s) were not run: the notebook used up its "
@@ -78,8 +97,10 @@ class NotebookRun:
         if cached is not None and (not cached["ran"] or self._loaded_at == self.ctx.link.starts):
             return cached
         declared = self.ctx.assignment.notebook.step_budget if self.ctx.assignment.notebook else None
+        answers = self.ctx.assignment.answers
         settings = {"cell_seconds": limits.NOTEBOOK_CELL_SECONDS, "notebook_seconds": limits.NOTEBOOK_SECONDS,
-                    "step_budget": max(declared or 0, limits.NOTEBOOK_STEP_BUDGET)}
+                    "step_budget": max(declared or 0, limits.NOTEBOOK_STEP_BUDGET),
+                    "watch": sorted(answers.variables) if answers and not answers.file else []}
         try:
             header, _ = self.ctx.link.call("load_notebook", f"running {self.file}", limits.NOTEBOOK_SECONDS + 90,
                                            file=self.file, settings=settings)
@@ -87,6 +108,7 @@ class NotebookRun:
             self._report = failure
             raise
         report = header["notebook"]
+        _excuse_cut_errors(report)
         self._loaded_at = self.ctx.link.starts
         if cached is None:
             self.ctx.notes.extend(_notes(self.file, report))

@@ -42,7 +42,9 @@ class CheckType:
 
 def _built(ctx, subject, check):
     probe = m.probe(ctx, subject)
-    return {"call": probe.call, "parameters": probe.describe["parameters"], "source": locate(ctx, subject.spec).source}
+    source, cell = locate(ctx, subject.spec).source, (probe.describe.get("found") or {}).get("cell")
+    return {"call": probe.call, "parameters": probe.describe["parameters"],
+            "source": f"{source}, cell {cell + 1}" if cell is not None else source}
 
 
 def _parts(ctx, subject, check):
@@ -93,8 +95,13 @@ def _returned(ctx, subject, check):
     batch = int(check.options.get("batch", 3))
     shape = m.usable_input_shape(ctx, subject)
     header, out = m.forward_outputs(ctx, subject, m.inputs(ctx, subject, batch, shape))
-    return {"kind": header["kind"], "count": header["count"], "batch": batch,
-            "shapes": [list(out[f"out{i}"].shape) for i in range(len(out))]}
+    returned = {"kind": header["kind"], "count": header["count"], "batch": batch,
+                "shapes": [list(out[f"out{i}"].shape) for i in range(len(out))]}
+    if check.options.get("as_used") and ctx.notebook.ready():
+        model_class = m.probe(ctx, subject).describe.get("class")
+        returned["unpacked"] = [u for u in ctx.notebook.names().get("roles", {}).get("unpacked", [])
+                                if u.get("module") and u.get("callee") == model_class]
+    return returned
 
 
 def _bottleneck(ctx, subject, check):
@@ -138,7 +145,7 @@ CHECK_TYPES: dict[str, CheckType] = {
     "constructs": CheckType("structure", "{call} builds", _built, structure.check_constructs),
     "layer_list": CheckType("structure", "{name} has the handout's layers, in order",
                             lambda ctx, s, c: m.ops(ctx, s), structure.check_layer_list,
-                            ("layers", "layers_of", "trailing_activation", "activations"), ("layers",)),
+                            ("layers", "layers_of", "trailing_activation", "activations", "modules"), ("layers",)),
     "output_activation": CheckType("structure", "{name} ends with {activation}", lambda ctx, s, c: m.ops(ctx, s),
                                    structure.check_output_activation, ("activation",), ("activation",)),
     "linear_layers": CheckType("structure", "{name} has {encoder} Linear layers each side, with nonlinearities "
@@ -158,7 +165,7 @@ CHECK_TYPES: dict[str, CheckType] = {
     "output_shapes": CheckType("behaviour", "{name} gives outputs of the right shape", _shapes,
                                behaviour.check_output_shapes, ("outputs", "require")),
     "returns": CheckType("behaviour", "{name}.forward returns {count} tensors", _returned, behaviour.check_returns,
-                         ("count", "batch"), ("count",)),
+                         ("count", "batch", "as_used"), ("count",)),
     "reconstruction_through_code": CheckType("behaviour", "{name} reconstructs from its code alone", _bottleneck,
                                              behaviour.check_reconstruction_through_code, ("width",)),
     "skip_connections": CheckType("behaviour", "{name} has working skip connections", _bottleneck,

@@ -9,6 +9,7 @@ from .errors import SpecError
 from .layers import LayerSpec
 from .recipes import Recipe
 from .schema import (
+    ANSWER_ROLES,
     FINDS,
     KINDS,
     LAYOUTS,
@@ -202,7 +203,8 @@ def _answers(data, where: str) -> AnswersSpec | None:
         variables[name] = AnswerSpec(name, str(entry.get("problem")), entry.get("key", name, str),
                                      float(entry.get("points", 1)), entry.get("title", None, str),
                                      entry.get("text", False, bool), entry.get("span", None, dict),
-                                     tuple(entry.get("shape", [], list)) or None)
+                                     tuple(entry.get("shape", [], list)) or None,
+                                     entry.one_of("role", (None, *ANSWER_ROLES), None))
         entry.done()
     table.done()
     return AnswersSpec(file, tolerance, visibility, variables)

@@ -21,6 +21,9 @@ FINDS = ("class", "factory", "variable", "fit", "function")
 LAYOUTS = ("channels_first", "channels_last")
 SCALES = ("unit", "zscore", "symmetric")  # x / max; (x - mean) / std over all pixels; 2 x / max - 1
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+# What an answer's array is, in a notebook whose cells do not bind its name: the data of the problem's last
+# scatter plot, or the x values of its last line plot.
+ANSWER_ROLES = ("scatter", "plot_x")
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class AnswerSpec:
     span: dict | None = None  # not one value: {count, low, high}: at least count values, from low or less to high or
     # more (a sweep's values)
     shape: tuple | None = None  # not one value: an array of this shape
+    role: str | None = None  # in a notebook that does not bind the name in the problem's cells: what plays its part
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ..probes import jacobian_singular_values
 from ..spec.recipes import Recipe
 from ..state_dicts import unwrap_state_dict
 from ..training import as_rows, fit, predict
-from . import cuda_shim, keras_support
+from . import cuda_shim, keras_support, notebook_roles
 from .arguments import evaluate_arguments
 from .importer import STAND_INS, describe_exception, import_student_file
 from .subjects import NotFound, build, call_text, lookup
@@ -46,6 +46,7 @@ class WorkerState:
     device: torch.device
     modules: dict = field(default_factory=dict)  # file -> ImportOutcome
     histories: dict = field(default_factory=dict)  # source -> {name: [(cell, value), ...]} (a notebook)
+    roles: dict = field(default_factory=dict)  # source -> notebook_roles.Roles (a notebook)
 
     def outcome(self, file: str):
         if file not in self.modules:
@@ -60,6 +61,22 @@ class WorkerState:
             return self.histories[source].get(name, [])
         module = self.outcome(source).module
         return [(None, vars(module)[name])] if module is not None and name in vars(module) else []
+
+    def name_of(self, source: str, value) -> str | None:
+        """The name the source's namespace binds ``value`` to (``models[3]`` inside a list or dict), if any."""
+        module = self.outcome(source).module
+        namespace = vars(module) if module is not None else {}
+        for name, held in namespace.items():
+            if held is value and not name.startswith("_"):
+                return name
+        for name, held in namespace.items():
+            if name.startswith("_") or not isinstance(held, (list, tuple, dict)) or len(held) > 1000:
+                continue
+            items = held.items() if isinstance(held, dict) else enumerate(held)
+            for key, item in items:
+                if item is value:
+                    return f"{name}[{key!r}]"
+        return None
 
     def fits(self, source: str):
         if source not in self.histories:
@@ -148,7 +165,13 @@ def handle_import(state, request, arrays):
     history = state.histories.get(source, {})
     rebound = {name: len(values) for name, values in history.items() if len(values) > 1}
     fits = keras_support.capture.records if keras_support.capture else []
+    bound = {name: [cell for cell, _ in values] for name, values in history.items()}
+    roles = state.roles[source].summary(lambda value: state.name_of(source, value)) if source in state.roles else {}
+    if roles:
+        roles["trained"] += [{"cell": r.cell, "name": state.name_of(source, r.model),
+                              "class": type(r.model).__name__[:100]} for r in fits]
     return {**outcome.as_dict(), "kinds": kinds, "own": sorted(own), "rebound": rebound, "fits": len(fits),
+            "bound": bound, "roles": roles,
             "modules": sorted(k for k, v in kinds.items() if v in ("module-class", "keras-model-class")),
             "cuda_requests": cuda_shim.requests, "stand_ins": list(STAND_INS)}, {}
 
@@ -445,17 +468,44 @@ def handle_fits(state, request, arrays):
     return {"fits": fits, "stopped": capture.stopped}, {}
 
 
+def _answer_value(state, source: str, name: str, where: dict, namespace: dict):
+    """A variable's value as the problem's cells left it (``where``: its window and role in a notebook), and
+    how it was found; ``(None, None)`` when absent."""
+    history = state.histories.get(source, {}).get(name)
+    cells = where.get("cells")
+    if history is None or cells is None:
+        if name in namespace:
+            return namespace[name], {"by": "name"}
+    else:
+        inside = [(cell, value) for cell, value in history if cell is not None and cells[0] <= cell < cells[1]]
+        if inside:
+            return inside[-1][1], {"by": "name", "cell": inside[-1][0]}
+    role = where.get("role")
+    if role and source in state.roles:
+        plotted = [(p["cell"], p["values"]) for p in state.roles[source].plotted if p["kind"] == role]
+        chosen = notebook_roles.pick(plotted, cells)
+        if chosen is not None:
+            return chosen[1], {"by": role, "cell": chosen[0], "name": state.name_of(source, chosen[1])}
+    if history and cells is not None:
+        return None, {"elsewhere": sorted({cell for cell, _ in history if cell is not None})[:8]}
+    return None, None
+
+
 def handle_values(state, request, arrays):
     outcome = state.outcome(request["file"])
     namespace = vars(outcome.module) if outcome.module else {}
-    found = {}
+    found, elsewhere = {}, {}
     for name in request["names"]:
-        if name in namespace:
-            value = namespace[name]
-            found[name] = {"value": plain_numbers(value), "type": type(value).__name__[:100]}
-            if isinstance(value, (np.ndarray, torch.Tensor)):
-                found[name]["shape"] = list(value.shape)
-    return {"values": found, "import": outcome.as_dict()}, {}
+        value, how = _answer_value(state, request["file"], name, request.get("where", {}).get(name, {}), namespace)
+        if how is None:
+            continue
+        if "elsewhere" in how:
+            elsewhere[name] = how["elsewhere"]
+            continue
+        found[name] = {"value": plain_numbers(value), "type": type(value).__name__[:100], "found": how}
+        if isinstance(value, (np.ndarray, torch.Tensor)):
+            found[name]["shape"] = list(value.shape)
+    return {"values": found, "elsewhere": elsewhere, "import": outcome.as_dict()}, {}
 
 
 HANDLERS = {

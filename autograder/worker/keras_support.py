@@ -8,7 +8,8 @@ each Dense or Conv layer followed by its activation), the loss and optimizer it
 was compiled with, and a fresh copy with new weights (``clone_model``).
 
 ``capture_fit`` wraps ``keras.Model.fit``: every call is cut after a budget of
-batches by a callback (the history is still filled, so a sweep loop goes on)
+batches by a callback (the history is still filled to the epochs asked for, so
+a sweep loop goes on and a plot of it against its epochs still draws)
 and recorded: the model, what it was fit on (noise level and clipping of the
 inputs against the targets), where in the notebook it ran.
 """
@@ -243,6 +244,24 @@ def fit_summary(x, y) -> dict:
             "targets_min": float(ys.min()), "targets_max": float(ys.max()), "clipped_std": clipped}
 
 
+def _complete(history, epochs: int) -> None:
+    """A history cut short by the step budget, filled up to the epochs asked for with its last values: the cut
+    changes how many steps ran, never the length of what the student's code reads (``history.history['loss']``
+    plotted against ``range(epochs)``)."""
+    try:
+        logs = getattr(history, "history", None)
+        if not isinstance(logs, dict) or epochs > 100_000:
+            return
+        for values in logs.values():
+            if isinstance(values, list) and values and len(values) < epochs:
+                values.extend([values[-1]] * (epochs - len(values)))
+        epoch = getattr(history, "epoch", None)
+        if isinstance(epoch, list) and epoch and len(epoch) < epochs:
+            epoch.extend(range(epoch[-1] + 1, epoch[-1] + 1 + epochs - len(epoch)))
+    except (TypeError, ValueError):
+        return
+
+
 class FitCapture:
     """Wraps ``keras.Model.fit``: a step budget per call, and a record of every call."""
 
@@ -273,20 +292,22 @@ class FitCapture:
             capture.records.append(FitRecord(model, capture.cell(), fit_summary(x, target)))
             callbacks = [*(callbacks or []), StepBudget()]
             kwargs.setdefault("verbose", 0)
-            return original(model, x, y, *args, callbacks=callbacks, **kwargs)
+            history = original(model, x, y, *args, callbacks=callbacks, **kwargs)
+            epochs = kwargs.get("epochs", args[1] if len(args) > 1 else 1)
+            _complete(history, int(epochs) - int(kwargs.get("initial_epoch", 0)))
+            return history
 
         fit._grader_capture = True
         keras.Model.fit = fit
 
     def matching(self, match: dict, cells=None) -> list[FitRecord]:
-        """The recorded fits (those made in the notebook cells ``cells = [start, end)`` when there are any) whose
+        """The recorded fits (only those made in the notebook cells ``cells = [start, end)``, when given) whose
         model has the Dense widths, or number of Dense layers, asked for; of these, those with inputs that differ
         from the targets (``noisy``) or not. When none has the inputs asked for, ``nth`` picks one by its place
         (a model meant to be fit on noisy inputs but fit without noise is still found by its place)."""
         records = self.records
         if cells is not None:
-            inside = [r for r in records if r.cell is not None and cells[0] <= r.cell < cells[1]]
-            records = inside or records
+            records = [r for r in records if r.cell is not None and cells[0] <= r.cell < cells[1]]
         found = []
         for record in records:
             wanted, widths = match.get("widths"), dense_widths(record.model)

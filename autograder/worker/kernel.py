@@ -18,13 +18,13 @@ import sys
 import types
 from pathlib import Path
 
-from . import cuda_shim, keras_support
+from . import cuda_shim, keras_support, notebook_roles
 from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
 from .kernel_seed import die_with_parent
 
 STEP_BUDGET = 10  # optimizer steps a cell may take before its training is stopped
-THROTTLED_BATCH = 2  # examples in each training batch a DataLoader yields once the budget is spent
-THROTTLED_STEPS = 400  # steps on such batches a cell may still take before its training is stopped
+THROTTLED_BATCH = 2  # examples in each batch a training DataLoader yields once the budget is spent
+THROTTLED_STEPS = 400  # steps on throttled batches a cell may still take before its training is stopped
 SKIPPED_LINE_MAGICS = ("pip", "conda", "mamba", "cd", "sx", "system", "env", "load_ext", "run")
 SKIPPED_CELL_MAGICS = ("bash", "sh", "script", "system", "writefile", "html", "javascript", "js")
 # Every other cell magic is skipped too unless it is one of these (they run the cell's Python, or only display):
@@ -44,6 +44,9 @@ class _State:
         self.steps = 0
         self.loader_batch = False  # a DataLoader yielded a throttled batch, which may take one step
         self.throttled_cells: set[int] = set()
+        self.cut_cells: set[int] = set()  # cells given cut batches (of a loader their optimizers stepped on)
+        self.last_loader = None  # the DataLoader that yielded the latest batch (a weak reference)
+        self.training_loaders: set[int] = set()  # ids of DataLoaders an optimizer stepped on in a throttled pass
         self.loader_labels: dict = {}  # cell -> the labels its DataLoader batches held, for the last few cells
         self.scatters: list[dict] = []  # the scatter plots drawn: their cell, size and colours
         self.in_cell = False
@@ -51,6 +54,8 @@ class _State:
         self.sources: dict[int, str] = {}  # notebook cell index -> its source
         self.cell: int | None = None  # the notebook cell running now
         self.bindings: dict[str, list] = {}  # name -> [(cell, value)] for classes, functions and models
+        self.watched: set[str] = set()  # names whose every binding is kept, whatever they hold (answers)
+        self.hooks: list = []  # what recording roles installed, removed before the grader's requests
 
 
 def _cell_index(source: str) -> int | None:
@@ -72,7 +77,7 @@ def _record_bindings(namespace: dict) -> None:
         history = state.bindings.get(name)
         if history and history[-1][1] is value:
             continue
-        if kind_of(value) != "other":
+        if name in state.watched or kind_of(value) != "other":
             state.bindings.setdefault(name, []).append((state.cell, value))
 
 
@@ -82,9 +87,13 @@ state = _State()
 def _on_step(*args, **kwargs):
     if not state.in_cell:
         return
+    notebook_roles.on_step(args[0])
     state.steps += 1
     if state.steps <= STEP_BUDGET:
         return
+    loader = state.last_loader() if state.last_loader is not None else None
+    if loader is not None and state.loader_batch:
+        state.training_loaders.add(id(loader))
     if state.loader_batch and state.steps <= STEP_BUDGET + THROTTLED_STEPS:
         state.loader_batch = False  # a throttled loader's batch: the loop goes on, and the step changes nothing
         for group in args[0].param_groups:
@@ -96,29 +105,61 @@ def _on_step(*args, **kwargs):
 
 
 def _throttle_data_loaders() -> None:
-    """Once a cell has spent its step budget, every pass over a DataLoader yields one batch of
-    ``THROTTLED_BATCH`` examples, and the optimizer steps taken on them change nothing. Loops over epochs, over
-    models and over learning rates then run to their end in a moment, so that what the cell binds afterwards
-    (the last model of a sweep, the lists it fills) is what the student's code binds, trained for the budget's
-    steps; a loop that takes no batches from a DataLoader is stopped instead."""
+    """Once a cell has spent its step budget, every pass over a DataLoader yields its first batch only, and the
+    optimizer steps taken on it change nothing. Loops over epochs, over models and over learning rates then run
+    to their end quickly, so that what the cell binds afterwards (the last model of a sweep, the lists it fills)
+    is what the student's code binds, trained for the budget's steps; a loop that takes no batches from a
+    DataLoader is stopped instead.
+
+    The batch is the loader's own, whole, so that the student's code sees the shapes it would (a cell that
+    shows the first ten test images still finds ten); only a loader the cell's optimizers have already stepped
+    on in such a pass (a training loader, whose passes the epochs repeat) then yields ``THROTTLED_BATCH``
+    examples, so that epochs cost little. A cell that fails after it was given such cut batches is reported as
+    failing under the grader's cut, not counted (``cut_cells``)."""
+    import weakref
+
     from torch.utils.data import dataloader
 
     original = dataloader._BaseDataLoaderIter.__next__
 
     def __next__(self):
+        loader = getattr(self, "_grader_loader", None)
+        if loader is None:
+            loader = self._grader_loader = _owner(self)
         if not (state.in_cell and state.steps >= STEP_BUDGET):
             batch = original(self)
             if state.in_cell:
                 _record_labels(batch)
+                state.last_loader = loader
             return batch
         if getattr(self, "_grader_throttled", False):
             raise StopIteration
         self._grader_throttled = True
         state.throttled_cells.add(state.cell)
         state.loader_batch = True
-        return _first_examples(original(self), THROTTLED_BATCH)
+        state.last_loader = loader
+        batch = original(self)
+        if loader is not None and id(loader()) in state.training_loaders:
+            state.cut_cells.add(state.cell)
+            return _first_examples(batch, THROTTLED_BATCH)
+        return batch
+
+    def _owner(iterator):
+        owner = getattr(iterator, "_grader_owner", None)
+        return weakref.ref(owner) if owner is not None else None
+
+    original_iter = dataloader.DataLoader.__iter__
+
+    def __iter__(self):
+        iterator = original_iter(self)
+        try:
+            iterator._grader_owner = self
+        except AttributeError:
+            pass
+        return iterator
 
     dataloader._BaseDataLoaderIter.__next__ = __next__
+    dataloader.DataLoader.__iter__ = __iter__
 
 
 LABELS_KEPT = 5000  # labels kept per cell, for the cells that last took batches from a DataLoader
@@ -343,7 +384,9 @@ def install(settings: dict) -> None:
     _record_scatters()
     keras_support.install_fit_capture(STEP_BUDGET, cell=lambda: state.cell)
     state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
+    state.watched = set(settings.get("watch", []))
     ip = get_ipython()
+    state.hooks = notebook_roles.install(ip, cell=lambda: state.cell, in_cell=lambda: state.in_cell)
 
     def before(info=None):
         state.depth += 1
@@ -355,6 +398,7 @@ def install(settings: dict) -> None:
         state.depth = max(0, state.depth - 1)  # the set-up cell ends without having started
         if state.depth == 0:
             state.in_cell = False
+            notebook_roles.end_of_cell(state.cell, ip.user_ns)
             _record_bindings(ip.user_ns)
 
     ip.events.register("pre_run_cell", before)
@@ -370,6 +414,7 @@ def report() -> dict:
 
     return {"skipped": list(state.skipped), "stopped_cells": state.stopped_cells,
             "throttled_cells": sorted(c for c in state.throttled_cells if c is not None),
+            "cut_cells": sorted(c for c in state.cut_cells if c is not None),
             "scatters": state.scatters,
             "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0,
             "stand_ins": list(STAND_INS), "adapted": [*state.adapted, *keras_support.ADAPTED]}
@@ -385,12 +430,15 @@ def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings
     from .protocol import write_message
 
     state.in_cell = False
+    for hook in state.hooks:
+        hook.remove()
     namespace = types.ModuleType(Path(notebook).stem)
     namespace.__dict__.update({k: v for k, v in get_ipython().user_ns.items() if not k.startswith("_")})
     worker = WorkerState(root=Path.cwd().resolve(), device=torch.device(settings.get("device", "cpu")))
     worker.modules[notebook] = ImportOutcome(namespace, names=sorted(vars(namespace)))
     _record_bindings(get_ipython().user_ns)
     worker.histories[notebook] = state.bindings
+    worker.roles[notebook] = notebook_roles.roles
     write_message(reply_fd, {**pending, "notebook": {**pending.get("notebook", {}), **report()}})
     serve_requests(worker, request_fd, reply_fd)
     os._exit(0)

@@ -8,8 +8,11 @@ A request names a subject by a plain reference::
 ``find`` says what the name holds: a class to build, a factory function to call, a
 variable holding a model, a Keras model passed to ``fit`` (``match`` picks it by
 its Dense widths), or a plain function. In a notebook that binds a name more than
-once, ``cells`` picks the binding made in the problem's own cells (else the last
-one before them; else the last one).
+once, ``cells`` picks the binding made in the problem's own cells (for a class or
+function, else the last one before them; else the last one). A variable is only
+ever taken from the problem's own cells: where they do not bind its name, the
+model they trained is taken (the last one that takes ``input_shapes``), and the
+reply says which.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import copy
 
 import torch
 
-from . import keras_support
+from . import keras_support, notebook_roles
 from .arguments import evaluate_arguments
 
 
@@ -66,10 +69,80 @@ def lookup(state, ref: dict) -> tuple[object, dict]:
         record = records[-1] if ref.get("cells") else records[0]
         return record.model, {"cell": record.cell, "bindings": len(records), "fit": record.summary}
     history = state.history(ref["source"], ref["name"])
+    if ref.get("find") == "variable" and ref["source"] in state.roles:
+        return _variable(state, ref, history)
     if not history:
         raise NotFound(f"{ref['source']} defines no {ref['name']}")
     value, cell, count = binding(history, ref.get("cells"))
     return value, {"cell": cell, "bindings": count}
+
+
+def _variable(state, ref: dict, history: list) -> tuple[object, dict]:
+    """A notebook's variable for a problem: the name as the problem's cells bound it last, else the model they
+    trained last (one that takes the subject's inputs)."""
+    cells = ref.get("cells")
+    inside = [(cell, value) for cell, value in history if cells is None or
+              (cell is not None and cells[0] <= cell < cells[1])]
+    if inside:
+        cell, value = inside[-1]
+        return value, {"cell": cell, "bindings": len(history), "name": ref["name"], "by": "name"}
+    trained = [*state.roles[ref["source"]].trained, *_fitted(state)]
+    chosen = notebook_roles.pick(sorted(trained, key=lambda e: -1 if e[0] is None else e[0]), cells,
+                                 lambda model: _takes(model, ref))
+    if chosen is None:
+        raise NotFound(_nothing_trained(state, ref, history))
+    cell, model = chosen
+    return model, {"cell": cell, "bindings": len(history), "name": state.name_of(ref["source"], model),
+                   "by": "trained", "class": type(model).__name__[:100]}
+
+
+def _fitted(state) -> list:
+    capture = keras_support.capture
+    return [(record.cell, record.model) for record in capture.records] if capture else []
+
+
+def _takes(model, ref: dict) -> bool:
+    """The model is of the subject's kind and runs on an input of one of its shapes."""
+    keras = keras_support.is_keras_model(model)
+    if (ref.get("kind") == "keras") != keras:
+        return False
+    shapes = ref.get("input_shapes") or ([ref["input_shape"]] if ref.get("input_shape") else [])
+    if not shapes:
+        return True
+    training = getattr(model, "training", False)
+    try:
+        for shape in shapes:
+            try:
+                x = torch.zeros(2, *shape)
+                with torch.no_grad():
+                    if keras:
+                        model(x, training=False)
+                    else:
+                        parameter = next(model.parameters(), None)
+                        model.eval()(x.to(parameter.device) if parameter is not None else x)
+                return True
+            except Exception:  # noqa: BLE001 - a model that cannot take this input is not the subject
+                continue
+        return False
+    finally:
+        if not keras:
+            model.train(training)
+
+
+def _nothing_trained(state, ref: dict, history: list) -> str:
+    """What the notebook has instead, for the message."""
+    cells = ref.get("cells")
+    elsewhere = sorted({cell + 1 for cell, _ in history if cell is not None})
+    trained = sorted({cell + 1 for cell, _ in [*state.roles[ref["source"]].trained, *_fitted(state)]
+                      if cell is not None})
+    where = "its cells" if cells is None else f"cells {cells[0] + 1} to {cells[1]}"
+    found = []
+    if elsewhere:
+        found.append(f"{ref['name']} is bound in cell(s) {', '.join(map(str, elsewhere[:8]))}")
+    if trained:
+        found.append(f"models are trained in cell(s) {', '.join(map(str, trained[:8]))}")
+    return (f"{ref['source']}: {where} bind no {ref['name']} and train no model that takes the handout's input"
+            + (f" ({'; '.join(found)}, outside them)" if found else ""))
 
 
 def _seed(seed: int) -> None:

@@ -2,8 +2,9 @@
 
 Modules are seen through forward hooks, function calls (``F.relu``,
 ``torch.sigmoid``, ``x.relu()``, ``F.interpolate``, ``F.max_pool2d``...) through
-a ``TorchFunctionMode``. Calls made inside a known layer module are not
-recorded again. Each op comes out as plain data: its type in module terms
+a ``TorchFunctionMode``. A matrix product with a parameter (``x @ W.T + b``,
+``torch.addmm(b, x, W)``) is a linear layer however it is written. Calls made
+inside a known layer module are not recorded again. Each op comes out as plain data: its type in module terms
 (``ReLU``, ``Upsample``...), the settings that define it, and the shapes of its
 first input and of its output.
 """
@@ -50,6 +51,8 @@ FUNCTIONS = {
     "dropout": "Dropout", "flatten": "Flatten",
     "add": "add", "__add__": "add", "__radd__": "add", "add_": "add", "__iadd__": "add", "cat": "cat",
 }  # fmt: skip
+
+MATRIX_PRODUCTS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm"}
 
 NONLINEARITIES = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "SiLU", "Softmax", "LogSoftmax"}
 SHAPE_OPS = {"Flatten", "Unflatten", "Identity", "add", "cat"}
@@ -111,6 +114,31 @@ def _function_settings(op: str, args, kwargs) -> dict:
     return {}
 
 
+def _is_parameter(value) -> bool:
+    """A parameter, or a view of one (``W.T``, ``W.t()``, ``W.view(...)``)."""
+    return isinstance(value, nn.Parameter) or isinstance(getattr(value, "_base", None), nn.Parameter)
+
+
+def _matrix_product(name: str, args, result) -> dict | None:
+    """A matrix product with a parameter operand, as a linear layer: its widths and whether it adds a bias."""
+    operands = list(args[1:3]) if name == "addmm" else list(args[:2])
+    if name == "__rmatmul__":
+        operands.reverse()
+    if len(operands) != 2 or not all(isinstance(o, torch.Tensor) for o in operands) or \
+            not isinstance(result, torch.Tensor) or result.dim() == 0:
+        return None
+    first, second = operands
+    if _is_parameter(second) and not _is_parameter(first) and first.dim() >= 1:
+        widths = {"in_features": int(first.shape[-1]), "out_features": int(result.shape[-1])}
+    elif _is_parameter(first) and not _is_parameter(second) and first.dim() == 2:
+        widths = {"in_features": int(first.shape[-1]), "out_features": int(first.shape[-2])}
+    else:
+        return None
+    bias = name == "addmm" and _is_parameter(args[0])
+    return {"op": "Linear", "settings": widths, "via": "matrix product", "bias": bias,
+            "in_shape": list(first.shape if not _is_parameter(first) else second.shape), "out_shape": _shape(result)}
+
+
 class _Recorder(TorchFunctionMode):
     def __init__(self):
         super().__init__()
@@ -120,7 +148,16 @@ class _Recorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
-        op = FUNCTIONS.get(getattr(func, "__name__", ""))
+        name = getattr(func, "__name__", "")
+        if self.depth == 0 and name in MATRIX_PRODUCTS:
+            product = _matrix_product(name, args, result)
+            if product is not None:
+                self.ops.append(product)
+            return result
+        op = FUNCTIONS.get(name)
+        if op == "add" and self.ops and self.ops[-1].get("via") == "matrix product" and \
+                any(_is_parameter(a) for a in args[:2]):
+            self.ops[-1]["bias"] = True  # x @ W.T + b
         if op and self.depth == 0 and args and _shape(args[0]) is not None:
             entry = {"op": op, "settings": _function_settings(op, args, kwargs), "via": "function",
                      "in_shape": _shape(args[0]), "out_shape": _shape(result)}

@@ -44,14 +44,38 @@ def check_output_shapes(shapes: dict, expected: Expected) -> Verdict:
     return Verdict(True, f"{expected.name} takes {' and '.join(map(_shown, good))}: {'; '.join(results)}{tuple_note}")
 
 
+def _unpacking(entry: dict) -> str:
+    """Where and how a notebook cell unpacked what forward returned, in words."""
+    returned, text, count = entry["returned"], entry["text"], entry["count"]
+    where = f"cell {entry['cell'] + 1}" if entry.get("cell") is not None else "a cell"
+    if returned["kind"] == "tensor":
+        size = returned["shape"][0] if returned["shape"] else 0
+        result = (f"so the batch of {size} was split into {size} single examples without an error" if size == count
+                  else f"which fails for a batch of {size}")
+        return f"{where} unpacks `{text}` from a tensor of shape {tuple(returned['shape'])}, {result}"
+    return f"{where} unpacks `{text}` into {count} names from a {returned['kind']} of {returned['count']}"
+
+
 def check_returns(returned: dict, expected: Expected) -> Verdict:
     """``returned``: what forward gave for a batch (``kind``, ``count`` of tensors, their ``shapes``, ``batch``).
-    Expected ``count`` tensors (e.g. ``(out, z)``), each with the batch in front."""
+    Expected ``count`` tensors (e.g. ``(out, z)``), each with the batch in front.
+
+    With ``as_used`` (the check exists because the handout's own cell unpacks forward's result), a different
+    return costs points only where the notebook relies on it: ``returned["unpacked"]`` lists the cells that
+    unpacked the model's result into another number of names; none, and the notebook is consistent."""
     count, batch = expected["count"], returned["batch"]
     kind, shapes = returned["kind"], returned["shapes"]
     if returned["count"] != count or (count > 1 and kind == "tensor"):
         found = (f"a single tensor of shape {tuple(shapes[0])}" if kind == "tensor" else
                  f"a {kind} of {returned['count']} tensor(s)")
+        if expected.get("as_used") and "unpacked" in returned:
+            if not returned["unpacked"]:
+                return Verdict(True, f"{expected.name}.forward returns {found} for a batch of {batch}, not the "
+                                     f"handout's {count} tensors; your notebook never unpacks what it returns, so "
+                                     "it is consistent and this costs nothing")
+            shown = "; ".join(_unpacking(entry) for entry in returned["unpacked"][:3])
+            return Verdict(False, f"{expected.name}.forward returns {found} for a batch of {batch}; the handout asks "
+                                  f"for {count} tensors, and your notebook relies on it: {shown}")
         unpacked = ""
         if kind == "tensor" and count == 2:
             unpacked = (f": `a, b = {expected.name}(x)` then unpacks the batch itself, which splits a batch of 2 in "

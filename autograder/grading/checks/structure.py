@@ -53,16 +53,24 @@ def _relaxed_keys(ops: list[dict], index: int) -> set[str]:
     return set()
 
 
+MODULES = {"Linear": "nn.Linear", "Conv2d": "nn.Conv2d", "ConvTranspose2d": "nn.ConvTranspose2d"}
+
+
 def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], trailing_activation: bool = True,
-                   activations: bool = True) -> str | None:
+                   activations: bool = True, modules: bool = False) -> str | None:
     """The first difference between the traced ops and the expected layers, in words; None if they match.
 
     With ``trailing_activation``, one nonlinearity after the last expected layer is left to the
     output-activation check; without ``activations``, nonlinearities are not compared at all (another check
-    judges them).
+    judges them). A layer written as a function or a matrix product on parameters is the layer it computes,
+    unless ``modules`` (the handout demands ``nn.Linear`` modules and the like).
     """
     skipped = NOT_LAYERS if activations else NOT_LAYERS | NONLINEARITIES
     positions = [i for i, op in enumerate(ops) if op["op"] not in skipped]
+    if not positions and expected:
+        return (f"layer 1 should be {expected[0]}, but the forward pass runs no layer the grader recognises "
+                "(layer modules such as nn.Linear, their functions such as F.linear, or matrix products with "
+                "parameters)")
     for n, want in enumerate(expected):
         if n >= len(positions):
             return f"layer {n + 1} should be {want}, but the forward pass ends after {len(positions)} layers"
@@ -70,6 +78,10 @@ def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], trailing_ac
         relaxed = _relaxed_keys(ops, positions[n])
         if op["op"] != want.type:
             return f"layer {n + 1} should be {want}, found {show(op)}"
+        if modules and op["op"] in MODULES and op.get("via") != "module":
+            how = "a matrix product with parameters" if op.get("via") == "matrix product" else "a function call"
+            return (f"layer {n + 1} is {show(op)} written as {how}; the handout asks for an {MODULES[op['op']]} "
+                    "module")
         for key, value in want.settings.items():
             found = op["settings"].get(key)
             if key not in relaxed and not _same(found, value) and not _same_padding(found, value, op):
@@ -92,7 +104,7 @@ def check_constructs(built: dict, expected: Expected) -> Verdict:
 def check_layer_list(ops: list[dict], expected: Expected) -> Verdict:
     layers = expected["layers"]
     difference = compare_layers(ops, layers, expected.get("trailing_activation", True),
-                                expected.get("activations", True))
+                                expected.get("activations", True), expected.get("modules", False))
     if difference:
         where = f" in {expected.problem}" if expected.problem else ""
         return Verdict(False, f"{expected.name}'s layers differ from the handout's list: {difference}. "

@@ -51,6 +51,8 @@ def _probe(ctx, subject: Subject) -> Probe:
     result = Probe(ref=ref, call=subject.call_text(), describe=describe)
     if found.get("bindings", 1) > 1 and spec.find == "fit" and not ref.get("cells"):
         ctx.note(f"{found['bindings']} models passed to fit match {spec.name}; the first one was graded")
+    if spec.find == "variable" and found.get("by"):
+        ctx.note(graded_variable(ctx, spec.name, spec.problem, found))
     rng = np.random.default_rng(0)
     for shape in (spec.input.shapes if spec.input else ()):
         x = rng.random((2, *shape), dtype=np.float32)
@@ -68,6 +70,17 @@ def _probe(ctx, subject: Subject) -> Probe:
         if out and result.input_shape is None:
             result.input_shape = tuple(shape)
     return result
+
+
+def graded_variable(ctx, name: str, problem: str, found: dict) -> str:
+    """Which object was graded for a variable of a problem, in words."""
+    label = ctx.assignment.problem_name(problem) or "the notebook"
+    cell = f" (cell {found['cell'] + 1})" if found.get("cell") is not None else ""
+    if found["by"] == "name":
+        return f"{label}: graded {name} as {'its own cells' if problem else 'the notebook'} left it{cell}"
+    taken = f"`{found['name']}`" if found.get("name") else f"a {found.get('class', 'model')} bound to no name"
+    return (f"{label}: graded {taken}, the model your {label} cells trained{cell}; the handout calls it {name}, "
+            "a name those cells do not bind")
 
 
 def returns_tuple(result: Probe) -> bool:
