@@ -64,14 +64,20 @@ def cmd_answer_key(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    import torch
+
     from .calibration import calibrate
     from .devices import choose_device
+    from .grading import resources
     from .spec import load_assignment
 
     assignment = load_assignment(args.id)
     seeds = tuple(range(args.seeds)) if args.seeds else None
-    calibrate(assignment, data_dir=args.data_dir, device=choose_device(args.device),
-              recipes=args.recipe, seeds=seeds)
+    device = choose_device(args.device)
+    share = resources.share(1, str(device))  # the cores free now: a torch thread per core collapses under load
+    torch.set_num_threads(share.threads)
+    print(f"training on {share.threads} thread(s): the cores free now")
+    calibrate(assignment, data_dir=args.data_dir, device=device, recipes=args.recipe, seeds=seeds)
     print(f"wrote {assignment.paths['thresholds']}")
     return 0
 
@@ -229,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("paths", nargs="+", metavar="PATH",
                        help="a submission (folder or .zip), or a folder holding one per subfolder or zip")
     grade.add_argument("--results", metavar="FILE", help="one submission: write Gradescope's results.json here")
+    grade.add_argument("--profile", action="store_true", help="one submission: where each second went (wall, the "
+                       "worker's CPU, the grader's CPU) per stage, call and check")
     grade.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     grade.add_argument("--html", metavar="FILE", help="one submission: write its feedback page (HTML with figures) "
                                                       "here, e.g. --html feedback.html (with --out: one per "

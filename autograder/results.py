@@ -52,6 +52,10 @@ class SubmissionResult:
     # What the feedback page draws (report/html.py): small plain data measured on the trusted side
     # (grading/measure/figures.py). Kept in the records, never in Gradescope's JSON but through the page.
     figures: list[dict] = field(default_factory=list)
+    # For the staff: where each second went (stage -> {"wall", "worker_cpu", "grader_cpu", "count"}) and what the
+    # worker was given (threads, OpenMP's wait policy, its CPU quota, its priority).
+    profile: dict[str, dict] = field(default_factory=dict)
+    worker: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:

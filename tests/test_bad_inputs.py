@@ -87,7 +87,7 @@ def test_forward_that_never_returns_fails_only_that_model(submission, short_limi
     keyword = "5.4/AE/output_shapes or 5.4/AE/code_size or 5.4/AE/reconstruction or 6.1/CAE/output_shapes"
     checks = by_id(grade(submission, keyword=keyword))
     shapes = checks["5.4/AE/output_shapes"]
-    assert not shapes.passed and "did not finish within 4 s; the grader stopped it" in shapes.feedback
+    assert not shapes.passed and "did not finish within its limit of 4 s of computing" in shapes.feedback
     through_code = checks["5.4/AE/reconstruction_through_code"]
     assert "not run: AE.forward did not return within the time limit earlier" in through_code.feedback
     assert checks["5.4/AE/code_size"].passed  # the encoder alone still works: only forward's checks are lost
@@ -162,3 +162,34 @@ def test_a_forward_that_returns_code_and_reconstruction_is_graded_on_the_reconst
     assert len(result.checks) == 3 and all(c.passed for c in result.checks), [c.feedback for c in result.failed()]
     assert "AE.forward returns a tuple: its element with 784 values per example was taken" in \
         by_id(result)["5.4/AE/output_shapes"].feedback
+
+
+# ---------------------------------------------------------------- limits count work, not the clock
+
+
+def test_a_call_is_stopped_for_computing_too_long_for_waiting_for_nothing_or_for_a_busy_machine():
+    from autograder.process_usage import Usage
+    from autograder.worker.client import CallLimit
+
+    limit = CallLimit(10, threads=2)  # 20 s of CPU time; the wall clock's safety net at 10 x 5 + 60 s
+    assert limit.exceeded(Usage(cpu=19.0, waited=0.0), elapsed=100) is None  # slow, but within its work
+    kind, why = limit.exceeded(Usage(cpu=21.0, waited=0.0), elapsed=12)
+    assert kind == "timeout" and "its limit of 10 s of computing (20 s of CPU time)" in why
+    kind, why = limit.exceeded(Usage(cpu=1.0, waited=0.5), elapsed=111)
+    assert kind == "timeout" and "waiting (sleeping or blocked) rather than computing" in why
+    kind, why = limit.exceeded(Usage(cpu=12.0, waited=90.0), elapsed=111)  # ready to run, not running: starved
+    assert kind == "busy" and "the machine was too busy" in why
+    assert limit.exceeded(None, elapsed=11)[0] == "timeout"  # without /proc, the wall clock is all there is
+
+
+def test_a_forward_that_sleeps_is_stopped_by_the_safety_net_as_the_students_fault(submission, monkeypatch):
+    from autograder.worker import client
+
+    monkeypatch.setattr(limits, "TIMEOUT_CALL", 2)
+    monkeypatch.setattr(client, "CEILING_FACTOR", 1)
+    monkeypatch.setattr(client, "CEILING_EXTRA", 1)
+    path = submission / "prob5_AE.py"
+    path.write_text(path.read_text().replace("        x = x.view(x.size(0), -1)\n",
+                                             "        import time; time.sleep(3600)\n"))
+    shapes = by_id(grade(submission, keyword="5.4/AE/output_shapes"))["5.4/AE/output_shapes"]
+    assert not shapes.passed and "waiting (sleeping or blocked) rather than computing" in shapes.feedback

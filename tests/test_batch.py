@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,27 +24,42 @@ FAMILIES = {family.folder.name: family for family in families(SUBMISSIONS)}
 
 
 def test_cores_are_divided_among_the_workers_never_more_threads_than_cores():
-    assert resources.share(1, "cpu", cores=2, gpus=0) == resources.Share(1, 2)
-    assert resources.share(2, "cpu", cores=2, gpus=0).threads == 1
-    assert resources.share(5, "cpu", cores=2, gpus=0).threads == 1  # one at least, even when oversubscribed
-    assert resources.share(4, "cpu", cores=16, gpus=0).threads == 4
-    assert resources.share(1, "cpu", cores=64, gpus=0).threads == resources.MAX_THREADS
-    assert not resources.share(2, "cpu", cores=2, gpus=0).passive_wait  # threads spin unless oversubscribed
-    assert resources.share(3, "cpu", cores=2, gpus=0).passive_wait
+    assert resources.share(1, "cpu", cores=2, gpus=0, busy=0) == resources.Share(1, 2)
+    assert resources.share(2, "cpu", cores=2, gpus=0, busy=0).threads == 1
+    assert resources.share(5, "cpu", cores=2, gpus=0, busy=0).threads == 1  # one at least, even when oversubscribed
+    assert resources.share(4, "cpu", cores=16, gpus=0, busy=0).threads == 4
+    assert resources.share(1, "cpu", cores=64, gpus=0, busy=0).threads == resources.MAX_THREADS
+    assert not resources.share(2, "cpu", cores=2, gpus=0, busy=0).passive_wait  # threads spin unless oversubscribed
+    assert resources.share(3, "cpu", cores=2, gpus=0, busy=0).passive_wait
+
+
+def test_threads_are_sized_to_the_cores_free_now_and_wait_passively_on_a_busy_machine():
+    assert resources.free_cores(cores=4, busy=0) == 4 and resources.free_cores(cores=4, busy=2.6) == 1
+    assert resources.free_cores(cores=2, busy=9) == 1  # one at least, however busy
+    loaded = resources.share(1, "cpu", cores=2, gpus=0, busy=2)
+    assert loaded.threads == 1 and loaded.passive_wait  # two busy processes beside it on two cores
+    assert "OpenMP waiting passively" in loaded.describe()
+    half = resources.share(1, "cpu", cores=4, gpus=0, busy=2)
+    assert half.threads == 2 and not half.passive_wait
+
+
+def test_the_machine_is_read_as_it_is():
+    assert 1 <= resources.available_cores() <= (os.cpu_count() or 1)
+    assert resources.running_elsewhere(samples=2, interval=0.0) >= 0
 
 
 def test_workers_sharing_a_gpu_each_get_a_part_of_its_memory():
-    assert resources.share(1, "cuda", cores=16, gpus=1).gpu_memory_fraction is None
-    assert resources.share(4, "cuda", cores=16, gpus=1).gpu_memory_fraction == pytest.approx(0.225)
-    assert resources.share(4, "cuda", cores=16, gpus=2).gpu_memory_fraction == pytest.approx(0.45)
+    assert resources.share(1, "cuda", cores=16, gpus=1, busy=0).gpu_memory_fraction is None
+    assert resources.share(4, "cuda", cores=16, gpus=1, busy=0).gpu_memory_fraction == pytest.approx(0.225)
+    assert resources.share(4, "cuda", cores=16, gpus=2, busy=0).gpu_memory_fraction == pytest.approx(0.45)
     assert "4 at a time, 4 threads each, 22% of a GPU's memory each" == resources.share(
-        4, "cuda", cores=16, gpus=1).describe()
+        4, "cuda", cores=16, gpus=1, busy=0).describe()
 
 
 def test_on_several_gpus_the_slots_take_them_in_turn_and_each_worker_sees_only_its_own(monkeypatch, tmp_path):
-    share = resources.share(4, "cuda", cores=16, gpus=2)
+    share = resources.share(4, "cuda", cores=16, gpus=2, busy=0)
     assert [share.for_slot(slot).gpu for slot in range(4)] == [0, 1, 0, 1]
-    assert resources.share(4, "cuda", cores=16, gpus=1).gpu is None  # one GPU: nothing to choose
+    assert resources.share(4, "cuda", cores=16, gpus=1, busy=0).gpu is None  # one GPU: nothing to choose
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     assert Worker(tmp_path, WorkerSettings(gpu=1))._environment()["CUDA_VISIBLE_DEVICES"] == "5"
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")

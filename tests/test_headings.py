@@ -71,7 +71,8 @@ def test_a_heading_naming_several_parts_gives_each_the_cells_under_it():
 
 @pytest.mark.parametrize("line", [
     "64 inputs, one for each of the 8x8 pixels", "**64** (8 x 8)", "Number of neurons in the input layer = 8\\*8 = 64",
-    "Each image has 8 x 8 = 64 pixels, one input neuron each: 64.", "The images are 8 × 8, so the layer has 64 neurons.",
+    "Each image has 8 x 8 = 64 pixels, one input neuron each: 64.",
+    "The images are 8 × 8, so the layer has 64 neurons.",
     "Answer: 64 (one neuron per pixel of the 8x8 image; pixel values range 0-16)", "$8 \\times 8 = 64$ neurons", "64",
     "Input layer: 64 neurons (8x8 images, with values from 0 to 16)", "In Problem 1 the input has 64 neurons",
     "We tried sizes 5, 20, 40 and 80; the input layer has 64", "<b>64</b>, since 8 * 8 = 64",

@@ -177,6 +177,20 @@ def grade_paths(args) -> int:
     return 0
 
 
+def render_profile(result) -> str:
+    """Where the grading's seconds went, slowest first: wall clock, the worker's CPU time, the grader's."""
+    rows = sorted(result.profile.items(), key=lambda item: -item[1].get("wall", 0.0))
+    width = min(80, max((len(label) for label, _ in rows), default=10))
+    lines = [f"\n  Profile ({result.seconds:.1f} s in all; worker: " + ", ".join(
+        f"{k} {v}" for k, v in result.worker.items()) + ")",
+             f"  {'stage':<{width}}  {'wall s':>8}  {'worker CPU s':>12}  {'grader CPU s':>12}  {'calls':>5}"]
+    for label, entry in rows:
+        grader = entry.get("grader_cpu")
+        lines.append(f"  {label[:width]:<{width}}  {entry.get('wall', 0):>8.2f}  {entry.get('worker_cpu', 0):>12.2f}"
+                     f"  {'' if grader is None else f'{grader:.2f}':>12}  {entry.get('count', 1):>5}")
+    return "\n".join(lines)
+
+
 def similarity_section(submissions: list[Path], out: Path, assignment_id: str | None) -> str:
     """The batch report's similarity section: the pairs flagged (``similarity.html`` in ``out`` shows them side
     by side). It flags, never changes a grade; should it fail, the grades stand and the section says why."""
@@ -198,6 +212,8 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
     and each submission's feedback page beside its results file."""
     if len(results) == 1 and out is None:
         print(render_submission(results[0]))
+        if getattr(args, "profile", False):
+            print(render_profile(results[0]))
         if args.results:
             write_gradescope(results[0], args.results)
         if getattr(args, "html", None):

@@ -1,18 +1,23 @@
-"""The trusted side's calls into a submission's worker, within the submission's time budget.
+"""The trusted side's calls into a submission's worker, within the submission's budget of work.
 
 A call that fails because of the student's code (an exception, a crash, a
 timeout, something missing) becomes ``CheckFailed`` with a message naming what
-was running; the grader's own faults stay errors. A worker that died is started
-again for the next call, a few times at most.
+was running; the grader's own faults stay errors. A call the machine was too
+busy to let finish (``WorkerFailure`` "busy") is tried once more, then is
+``NotGradable``: never the student's fault. A worker that died is started
+again for the next call, a few times at most. The submission's budget counts
+the CPU time of its calls; its wall clock is only a safety net.
 """
 
 from __future__ import annotations
 
 import time
 
-from ..worker.client import Worker, WorkerFailure
+from ..worker.client import CEILING_FACTOR, Worker, WorkerFailure
 from . import limits
-from .outcomes import CheckFailed, student_traceback
+from .outcomes import CheckFailed, NotGradable, student_traceback
+
+PROFILED_BY_WHAT = ("load_notebook", "train_predict", "call", "import")  # calls profiled one by one
 
 
 class WorkerLink:
@@ -21,12 +26,26 @@ class WorkerLink:
         self.started = time.monotonic()
         self._ready = list(ready)  # futures the worker's first request must wait for (the data it reads)
         self._on_time = on_time or (lambda stage, started: None)
+        self.cpu_seconds = 0.0  # the worker's CPU time over this submission's calls, every start included
+        self.busy: list[str] = []  # calls the machine was too busy to let finish, for the staff
+        self.profile: dict[str, dict] = {}  # what each kind of call cost: wall and worker CPU seconds
+
+    def _profiled(self, label: str, wall: float, cpu: float) -> None:
+        entry = self.profile.setdefault(label, {"wall": 0.0, "worker_cpu": 0.0, "count": 0})
+        entry["wall"] += wall
+        entry["worker_cpu"] += cpu
+        entry["count"] += 1
 
     def budget_left(self) -> float:
-        left = limits.SUBMISSION_SECONDS - (time.monotonic() - self.started)
+        """Seconds of work left to the submission (its calls' CPU time, per thread of the worker)."""
+        threads = max(1, self.worker.settings.threads)
+        left = limits.SUBMISSION_SECONDS - self.cpu_seconds / threads
         if left <= 0:
             raise CheckFailed(f"not run: this submission used up its grading time ({limits.SUBMISSION_SECONDS // 60} "
-                              "minutes for all its checks)")
+                              "minutes of computing for all its checks)")
+        if time.monotonic() - self.started > limits.SUBMISSION_SECONDS * CEILING_FACTOR:
+            raise NotGradable(f"not graded: the machine was too busy to grade this submission within "
+                              f"{limits.SUBMISSION_SECONDS * CEILING_FACTOR // 60} minutes")
         return left
 
     @property
@@ -46,17 +65,35 @@ class WorkerLink:
             raise CheckFailed(failure.message) from None
         finally:
             self._on_time("start", started)
+            self._profiled("worker start (sandbox, imports)", time.monotonic() - started, 0.0)
 
     def call(self, op: str, what: str, timeout: float | None = None, arrays=None, **fields):
-        """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running."""
-        timeout = min(timeout or limits.TIMEOUT_CALL, self.budget_left())
-        self._ensure_started()
-        while self._ready:
-            self._ready.pop().result()
-        try:
-            header, out = self.worker.call(op, what, timeout, arrays=arrays, **fields)
-        except WorkerFailure as failure:
-            raise CheckFailed(failure.message) from None
+        """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running; one the
+        machine was too busy for is tried again once, then is NotGradable."""
+        for attempt in (1, 2):
+            timeout = min(timeout or limits.TIMEOUT_CALL, self.budget_left())
+            self._ensure_started()
+            if self._ready:
+                waited = time.monotonic()
+                while self._ready:
+                    self._ready.pop().result()
+                self._profiled("waiting for the data to load", time.monotonic() - waited, 0.0)
+            before, started = self.worker.used_cpu, time.monotonic()
+            label = f"{op}: {what}" if op in PROFILED_BY_WHAT else op
+            try:
+                header, out = self.worker.call(op, what, timeout, arrays=arrays, **fields)
+                self.cpu_seconds += self.worker.used_cpu - before
+                self._profiled(label, time.monotonic() - started, self.worker.used_cpu - before)
+                break
+            except WorkerFailure as failure:
+                self.cpu_seconds += max(0.0, self.worker.used_cpu - before)
+                self._profiled(label, time.monotonic() - started, max(0.0, self.worker.used_cpu - before))
+                if failure.kind != "busy":
+                    raise CheckFailed(failure.message) from None
+                self.busy.append(failure.message)
+                if attempt == 2:
+                    raise NotGradable(f"not graded: {failure.message} (tried twice); the staff will grade it "
+                                      "again") from None
         if not header.get("ok"):
             failure = header.get("failure")
             if failure == "student":

@@ -22,6 +22,7 @@ INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in 
 
 def run_check(ctx, case: CheckCase) -> CheckResult:
     started, starting = time.monotonic(), ctx.stage_seconds.get("start", 0.0)
+    grader_cpu, worker_cpu = time.process_time(), ctx.link.cpu_seconds
     status = None
     try:
         verdict = case.run(ctx)
@@ -37,6 +38,9 @@ def run_check(ctx, case: CheckCase) -> CheckResult:
         feedback = f"{feedback.rstrip()}{'' if feedback.rstrip().endswith(('.', '!', '?')) else '.'} {case.hint}"
     seconds = time.monotonic() - started - (ctx.stage_seconds.get("start", 0.0) - starting)
     ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
+    ctx.link.profile[f"check {case.check_id}"] = {
+        "wall": round(time.monotonic() - started, 3), "worker_cpu": round(ctx.link.cpu_seconds - worker_cpu, 3),
+        "grader_cpu": round(time.process_time() - grader_cpu, 3), "count": 1}
     return CheckResult(
         check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,
         points=case.points if verdict.passed else 0.0, passed=verdict.passed, feedback=feedback,
@@ -69,9 +73,14 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
                     continue
                 result.checks.append(run_check(ctx, case))
             result.notes = list(dict.fromkeys(ctx.notes))
-            result.staff_log = list(ctx.staff_log)
+            result.staff_log = list(ctx.staff_log) + [f"the machine was too busy: {b}" for b in ctx.link.busy]
             result.figures = list(ctx.figures)
             result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
+            result.profile = {label: {k: round(v, 3) if isinstance(v, float) else v for k, v in entry.items()}
+                              for label, entry in ctx.link.profile.items()}
+            settings = ctx.worker.settings
+            result.worker = {"threads": settings.threads, "openmp_wait": "passive" if settings.passive_wait else
+                             "spinning", "cpu_quota": settings.cpus, "nice": settings.nice}
     except SubmissionError as error:
         result.error = str(error)
     result.seconds = round(time.monotonic() - started, 3)

@@ -69,6 +69,7 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
     importer.IMPORT_SECONDS = float(settings.get("import_seconds", importer.IMPORT_SECONDS))
+    importer.THREADS = max(1, int(settings.get("threads", 1)))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))
     keras_support.install_fit_capture(importer.STEP_BUDGET)

@@ -1,9 +1,15 @@
 """The trusted side's handle on a worker process: start it, ask it things with a time limit, stop it.
 
-Every call has a deadline. A worker that does not answer in time is killed
-with its whole process group; one that dies is described by its exit code or
-signal. Either way the caller gets a ``WorkerFailure`` and the next call starts
-a fresh worker.
+Every call has a limit counted in work: the CPU time of the worker and all it
+starts (``process_usage``), ``seconds`` times the worker's threads. A
+wall-clock ceiling several times larger stays as a safety net against code
+that sleeps or blocks. A call that reaches the ceiling within its CPU limit
+was either starved (its threads waited on the run queue: the machine was too
+busy, a ``WorkerFailure`` of kind "busy", never the student's fault) or
+waiting for nothing (sleeping, blocked: the student's). A worker that does not
+answer in time is killed with its whole process group; one that dies is
+described by its exit code or signal. Either way the caller gets a
+``WorkerFailure`` and the next call starts a fresh worker.
 """
 
 from __future__ import annotations
@@ -23,10 +29,15 @@ import numpy as np
 
 import autograder
 
+from ..process_usage import TreeClock
 from . import protocol
 from .warm import ForkedProcess
 
 START_SECONDS = 120
+CEILING_FACTOR = 5  # the wall-clock safety net: this many times a call's limit in seconds, plus CEILING_EXTRA
+CEILING_EXTRA = 60
+POLL_SECONDS = 0.25  # how often a waiting call reads the worker's CPU time
+STARVED = 0.5  # a call that was running or ready to run this share of its time (on one core) was starved
 OUTPUT_KEEP = 64 * 1024  # bytes of the student's stdout/stderr kept (the tail)
 
 
@@ -49,6 +60,43 @@ class WorkerSettings:
     cpus: float | None = None  # a CPU-time quota in cores for it and all it starts (where a cgroup can be made)
     passive_wait: bool = False  # OpenMP threads sleep while waiting: for more workers than cores
     gpu: int | None = None  # which of several GPUs it sees (as its only one, cuda:0), when slots take them in turn
+    nice: int = 5  # the worker and its kernel run at a lower priority than the grader
+
+
+@dataclass(frozen=True)
+class CallLimit:
+    """A call's limit: ``seconds`` of work at the worker's share (``threads`` cores), counted as CPU time, with
+    the wall clock only as a safety net (``ceiling``)."""
+
+    seconds: float
+    threads: int = 1
+
+    @property
+    def cpu(self) -> float:
+        return self.seconds * max(1, self.threads)
+
+    @property
+    def ceiling(self) -> float:
+        return self.seconds * CEILING_FACTOR + CEILING_EXTRA
+
+    def exceeded(self, used, elapsed: float) -> tuple[str, str] | None:
+        """``(kind, why)`` when a call that has run ``elapsed`` seconds, using ``used`` (a ``process_usage.Usage``,
+        None where it cannot be read), must be stopped: "timeout" (the student's: too much computing, or waiting
+        for nothing) or "busy" (the machine's: it was starved of the CPU); None while it may go on."""
+        if used is None:  # no /proc: the wall clock is all there is
+            if elapsed > self.seconds:
+                return "timeout", f"did not finish within {self.seconds:.0f} s; the grader stopped it"
+            return None
+        if used.cpu > self.cpu:
+            return "timeout", (f"did not finish within its limit of {self.seconds:.0f} s of computing "
+                               f"({self.cpu:.0f} s of CPU time); the grader stopped it")
+        if elapsed <= self.ceiling:
+            return None
+        if used.cpu + used.waited >= STARVED * elapsed:
+            return "busy", (f"was stopped by the grader's safety net after {elapsed:.0f} s, waiting for the CPU: it "
+                            f"computed {used.cpu:.0f} s of its {self.cpu:.0f} s; the machine was too busy")
+        return "timeout", (f"did not finish within {self.ceiling:.0f} s, and it was waiting (sleeping or blocked) "
+                           f"rather than computing ({used.cpu:.0f} s of CPU time); the grader stopped it")
 
 
 def _signal_name(number: int) -> str:
@@ -114,6 +162,7 @@ class Worker:
         self.template = warm.for_worker(settings, self.launcher, self._environment()) if warm else None
         self.output = OutputTail()
         self.starts = 0
+        self.used_cpu = 0.0  # CPU seconds of its calls (every start included)
         self._request_fd = self._reply_fd = None
 
     # ------------------------------------------------------------ lifecycle
@@ -201,13 +250,42 @@ class Worker:
 
     # ------------------------------------------------------------ calls
 
-    def _receive(self, what: str, timeout: float) -> tuple[dict, dict[str, np.ndarray]]:
+    def _root_pid(self) -> int | None:
+        """The host pid at the top of the worker's process tree: its sandbox, or its template's."""
+        if isinstance(self.process, ForkedProcess):
+            template = getattr(self.template, "process", None)
+            return getattr(template, "pid", None)
+        return getattr(self.process, "pid", None)
+
+    def _await_reply(self, what: str, limit: CallLimit) -> None:
+        """Wait until the reply starts, counting the worker's CPU time against ``limit``; WorkerFailure when the
+        limit or the wall-clock ceiling is reached first."""
+        import select
+
+        clock, started = TreeClock(self._root_pid()), time.monotonic()
+        while True:
+            elapsed = time.monotonic() - started
+            if select.select([self._reply_fd], [], [], POLL_SECONDS)[0]:
+                used = clock.since()
+                self.used_cpu += used.cpu if used else elapsed
+                return
+            elapsed, used = time.monotonic() - started, clock.since()
+            stop = limit.exceeded(used, elapsed)
+            if stop is not None:
+                self.used_cpu += used.cpu if used else 0.0
+                self.kill()
+                kind, why = stop
+                raise WorkerFailure(kind, f"{what} {why}")
+
+    def _receive(self, what: str, timeout: float | CallLimit) -> tuple[dict, dict[str, np.ndarray]]:
+        limit = timeout if isinstance(timeout, CallLimit) else CallLimit(timeout, self.settings.threads)
         try:
-            header, arrays = protocol.read_message(self._reply_fd, timeout)
+            self._await_reply(what, limit)
+            header, arrays = protocol.read_message(self._reply_fd, limit.ceiling)
             return protocol.bounded(header), arrays
         except protocol.ChannelTimeout:
             self.kill()
-            message = f"{what} did not finish within {timeout:.0f} s; the grader stopped it"
+            message = f"{what} did not finish within {limit.ceiling:.0f} s; the grader stopped it"
             raise WorkerFailure("timeout", message) from None
         except protocol.ChannelClosed:
             returncode = self._wait_for_exit()
@@ -224,15 +302,14 @@ class Worker:
             return None
 
     def call(self, op: str, what: str, timeout: float, arrays=None, **fields) -> tuple[dict, dict[str, np.ndarray]]:
-        """Send one request and wait for its reply; ``what`` names it in messages ("running Net.forward")."""
+        """Send one request and wait for its reply; ``what`` names it in messages ("running Net.forward").
+        ``timeout``: seconds of work at the worker's share, counted in CPU time (``CallLimit``)."""
         if not self.alive:
             self.start()
-        started = time.monotonic()
         try:
             protocol.write_message(self._request_fd, {"op": op, **fields}, arrays)
         except (BrokenPipeError, OSError):
             returncode = self._wait_for_exit()
             self.kill()
             raise WorkerFailure("crashed", f"{describe_exit(returncode)} before {what}") from None
-        header, out = self._receive(what, max(1.0, timeout - (time.monotonic() - started)))
-        return header, out
+        return self._receive(what, CallLimit(max(1.0, timeout), self.settings.threads))

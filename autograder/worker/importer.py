@@ -25,7 +25,13 @@ from pathlib import Path
 
 STEP_BUDGET = 10  # optimizer steps allowed at import before training is stopped
 MAX_SOURCE_BYTES = 5 * 1024 * 1024  # a larger .py file is not source a student wrote
-IMPORT_SECONDS = 60  # soft limit; the trusted side has its own hard limit
+IMPORT_SECONDS = 60  # soft limit, in seconds of computing; the trusted side has its own hard limit
+THREADS = 1  # the worker's threads: its CPU time may run this much faster than the clock
+
+
+def IMPORT_CEILING() -> float:  # noqa: N802 - read like the constants it is derived from
+    """The wall-clock safety net of an import: several times its limit in computing."""
+    return IMPORT_SECONDS * 5 + 60
 
 
 class StopImport(BaseException):  # noqa: N818 - control flow, not an error of the student's
@@ -101,15 +107,20 @@ class _ImportGuard:
         if not self.active or self.stopping or self.alarm_fired:
             return
         self.alarm_fired = True
-        raise StopImport("timeout", f"the file was still running after {IMPORT_SECONDS} s of importing; "
-                                    "the grader stopped it")
+        if signum == signal.SIGPROF:
+            raise StopImport("timeout", f"the file was still running after {IMPORT_SECONDS:.0f} s of computing "
+                                        f"({IMPORT_SECONDS * THREADS:.0f} s of CPU time) while importing; the grader "
+                                        "stopped it")
+        raise StopImport("timeout", f"the file was still importing after {IMPORT_CEILING():.0f} s, waiting (sleeping "
+                                    "or blocked) rather than computing; the grader stopped it")
 
     def run(self, module: types.ModuleType, spec) -> None:
         self.active, self.steps, self.stopping, self.alarm_fired = True, 0, False, False
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children started while importing are reaped at once
         self.fork, os.fork = os.fork, self._no_fork
-        previous = signal.signal(signal.SIGALRM, self._on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, IMPORT_SECONDS)
+        previous = signal.signal(signal.SIGALRM, self._on_alarm), signal.signal(signal.SIGPROF, self._on_alarm)
+        signal.setitimer(signal.ITIMER_PROF, IMPORT_SECONDS * THREADS)  # CPU time: the work done
+        signal.setitimer(signal.ITIMER_REAL, IMPORT_CEILING())  # the wall clock: a safety net against sleeping
         try:
             spec.loader.exec_module(module)
         except BaseException:
@@ -117,11 +128,13 @@ class _ImportGuard:
             raise
         self.stop(previous)
 
-    def stop(self, handler=signal.SIG_DFL) -> None:
-        """Disarm the timer and the step count; called on every way out of ``run``, and again by the caller."""
+    def stop(self, handlers=(signal.SIG_DFL, signal.SIG_DFL)) -> None:
+        """Disarm the timers and the step count; called on every way out of ``run``, and again by the caller."""
         self.stopping = True
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGALRM, handlers[0])
+        signal.signal(signal.SIGPROF, handlers[1])
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.fork = getattr(self, "fork", os.fork)
         self.active = False

@@ -341,8 +341,13 @@ def _neutralise_shell(ip) -> None:
 
 def use_share(settings: dict) -> None:
     """The worker's share of the machine, in this process (the worker, or its notebook kernel): its torch
-    threads, and its part of the GPU's memory when workers share one."""
+    threads, a lower priority than the grader's, and its part of the GPU's memory when workers share one."""
     import torch
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), int(settings.get("nice", 5))))
+    except (OSError, ValueError):
+        pass
 
     torch.set_num_threads(max(1, int(settings.get("threads", 2))))
     if settings.get("gpu_memory_fraction") and torch.cuda.is_available():

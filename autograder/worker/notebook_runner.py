@@ -3,7 +3,9 @@
 Runs in the worker process. The kernel is started from the worker's own
 Python (``-s -P``: no user site, no current folder on the path), in the same
 sandbox, holding the worker's channel file descriptors. Cells run one by one
-with a per-cell and a whole-notebook time limit; an error in one cell does not
+with a per-cell and a whole-notebook limit counted in the kernel's CPU time
+(seconds times the worker's threads; the wall clock, several times longer, is
+only a safety net against a cell that sleeps); an error in one cell does not
 stop the next. After the last cell the kernel is told to serve the grader
 (``kernel.serve``): it answers the pending request with the execution report,
 and every later one, with the notebook's definitions at hand. If the kernel
@@ -21,6 +23,7 @@ from pathlib import Path
 
 CELL_SECONDS = 120  # one cell
 NOTEBOOK_SECONDS = 600  # all cells together
+CEILING_FACTOR, CEILING_EXTRA = 5, 60  # the wall-clock safety net: seconds x factor + extra
 STARTUP_SECONDS = 60
 TRACEBACK_LINES = 3
 
@@ -69,6 +72,44 @@ def _cell_report(index: int, cell, seconds: float) -> dict:
         status = "error"
     first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:100]
     return {"index": index, "status": status, "error": error, "seconds": round(seconds, 2), "first_line": first_line}
+
+
+class CellWatch:
+    """Interrupts the kernel when a cell's CPU time passes its limit (a thread of the worker, one per cell)."""
+
+    def __init__(self, pid: int | None, cpu_limit: float):
+        import threading
+
+        from ..process_usage import TreeClock
+
+        self.pid, self.cpu_limit, self.fired = pid, cpu_limit, False
+        self.clock = TreeClock(pid)
+        self.cpu = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        import signal
+
+        while not self._stop.wait(0.25):
+            used = self.clock.since()
+            if used is None:
+                return
+            self.cpu = used.cpu
+            if used.cpu > self.cpu_limit and not self.fired:
+                self.fired = True
+                try:
+                    os.kill(self.pid, signal.SIGINT)
+                except OSError:
+                    return
+
+    def stop(self) -> float:
+        """The cell's CPU seconds."""
+        self._stop.set()
+        self._thread.join()
+        used = self.clock.since()
+        return used.cpu if used is not None else self.cpu
 
 
 def _built_names(source: str) -> set[str]:
@@ -153,9 +194,12 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
     )
     run = nbformat.v4.new_notebook(cells=[setup, *notebook.cells], metadata=notebook.metadata)
 
+    cell_seconds = settings.get("cell_seconds", CELL_SECONDS)
+    threads = max(1, int(settings.get("threads", 1)))
+
     def started_client(seed):
         client = NotebookClient(
-            run, km=_kernel_manager(seed), timeout=settings.get("cell_seconds", CELL_SECONDS), allow_errors=True,
+            run, km=_kernel_manager(seed), timeout=cell_seconds * CEILING_FACTOR + CEILING_EXTRA, allow_errors=True,
             interrupt_on_timeout=True, record_timing=False, startup_timeout=STARTUP_SECONDS,
             error_on_timeout={"ename": "CellTimeout", "evalue": "the cell did not finish within the time limit",
                               "traceback": []},
@@ -171,7 +215,7 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
             return started_client(None)  # the forked kernel did not come up: a new interpreter, as Jupyter starts
         return client
 
-    cells, started = [], time.monotonic()
+    cells, started, computed = [], time.monotonic(), 0.0
     budget = settings.get("notebook_seconds", NOTEBOOK_SECONDS)
     client = None
     try:
@@ -182,13 +226,22 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
         for index, cell in enumerate(run.cells[1:]):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            if time.monotonic() - started > budget:
+            if computed > budget * threads or time.monotonic() - started > budget * CEILING_FACTOR + CEILING_EXTRA:
                 cells.append({"index": index, "status": "not run", "error": None, "seconds": 0,
                               "first_line": cell.source.strip().splitlines()[0][:100]})
                 continue
             cell_started = time.monotonic()
-            client.execute_cell(cell, index + 1)
-            cells.append(_cell_report(index, cell, time.monotonic() - cell_started))
+            watch = CellWatch(getattr(client.km.provisioner.process, "pid", None), cell_seconds * threads)
+            try:
+                client.execute_cell(cell, index + 1)
+            finally:
+                cpu = watch.stop()
+            computed += cpu
+            report = _cell_report(index, cell, time.monotonic() - cell_started)
+            report["cpu_seconds"] = round(cpu, 2)
+            if watch.fired and report["status"] == "error":
+                report["status"] = "timeout"
+            cells.append(report)
     except DeadKernelError:
         _shutdown(client)
         return {"ok": True, "notebook": {"ran": False, "cells": cells,
