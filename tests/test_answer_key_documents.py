@@ -51,10 +51,31 @@ def test_spec_rejects_a_check_that_names_an_undefined_recipe(tmp_path):
     ('[recipes.r]\ntask = "classify"\ndata = "mnist"\nsteps = 1\nbatch_size = 1\noptimizer = "adam"\nlr = 1\n'
      'epochs = 3\n', r"recipe r: unknown keys \['epochs'\]"),
     ('[data.d]\nsource = "mnist"\nscale = "log"\n', r"data.d.scale: 'log' is not one of unit, zscore, symmetric"),
+    ('[limits]\ncall_seconds = 5\n', r"limits: unknown key\(s\) call_seconds; known: "),
+    ('[limits]\ncall = -1\n', r"limits.call: seconds must be a positive number"),
+    ('[answers]\n[answers.variables]\nz = { problem = "1", role = "histogram" }\n',
+     r"answers.variables.z.role: 'histogram' is not one of None, scatter, plot_x"),
 ])  # fmt: skip
 def test_spec_rejects_unknown_keys_and_values_where_they_are_written(tmp_path, text, message):
     with pytest.raises(SpecError, match=message):
         parse_assignment(_write(tmp_path, text))
+
+
+def test_an_assignment_sets_its_own_limits_in_seconds_of_computing(tmp_path):
+    from autograder.grading import limits
+
+    path = _write(tmp_path, '[limits]\ncall = 45\nnotebook_cell = 300\n'
+                            '[models.M]\nproblem = "1"\ninput = { shapes = [[2]] }\nlimit_seconds = 90\n'
+                            '[recipes.r]\ntask = "classify"\ndata = "mnist"\nsteps = 100\nbatch_size = 1\n'
+                            'optimizer = "adam"\nlr = 1\nlimit_seconds = 500\n'
+                            '[recipes.s]\ntask = "classify"\ndata = "mnist"\nsteps = 100\nbatch_size = 1\n'
+                            'optimizer = "adam"\nlr = 1\n')
+    assignment = parse_assignment(path)
+    assert limits.call_seconds(assignment) == 45 and limits.call_seconds(assignment, assignment.subjects["M"]) == 90
+    assert limits.cell_seconds(assignment) == 300 and limits.notebook_seconds(assignment) == limits.NOTEBOOK_SECONDS
+    assert limits.training_seconds(assignment, assignment.recipe("r")) == 500
+    assert limits.training_seconds(assignment, assignment.recipe("s")) == limits.TIMEOUT_TRAIN_BASE + \
+        limits.TIMEOUT_TRAIN_PER_STEP * 100
 
 
 @pytest.mark.parametrize("checks, message", [

@@ -29,7 +29,10 @@ class GradingContext:
         self.cache: dict = {}  # measurements shared by checks, failures included
         self.stage_seconds: dict[str, float] = {}
         self.figures: list[dict] = []  # small plain data for the feedback page's figures (grading/measure/figures)
-        self.link = WorkerLink(worker, ready, on_time=self.add_time)
+        from . import limits
+
+        self.link = WorkerLink(worker, ready, on_time=self.add_time, call_seconds=limits.call_seconds(assignment),
+                               submission_seconds=limits.submission_seconds(assignment))
         self.notebook = NotebookRun(self)
         self.data = DataAccess(assignment, data_dir, self.notes, self.staff_log)
 

@@ -28,7 +28,7 @@ def import_file(ctx, file: str) -> dict:
     key = ("import", file)
     if key not in ctx.cache:
         try:
-            header, _ = ctx.link.call("import", f"importing {file}", limits.import_timeout(), file=file)
+            header, _ = ctx.link.call("import", f"importing {file}", limits.import_timeout(ctx.assignment), file=file)
         except CheckFailed as failure:  # the import killed the worker: do not try again for every check
             header = {"ok": False, "error": {"type": "", "message": str(failure), "frames": []},
                       "names": [], "kinds": {}, "own": [], "stopped": None}

@@ -21,8 +21,10 @@ PROFILED_BY_WHAT = ("load_notebook", "train_predict", "call", "import")  # calls
 
 
 class WorkerLink:
-    def __init__(self, worker: Worker, ready=(), on_time=None):
+    def __init__(self, worker: Worker, ready=(), on_time=None, call_seconds: float = limits.TIMEOUT_CALL,
+                 submission_seconds: float = limits.SUBMISSION_SECONDS):
         self.worker = worker
+        self.call_seconds, self.submission_seconds = call_seconds, submission_seconds
         self.started = time.monotonic()
         self._ready = list(ready)  # futures the worker's first request must wait for (the data it reads)
         self._on_time = on_time or (lambda stage, started: None)
@@ -39,13 +41,13 @@ class WorkerLink:
     def budget_left(self) -> float:
         """Seconds of work left to the submission (its calls' CPU time, per thread of the worker)."""
         threads = max(1, self.worker.settings.threads)
-        left = limits.SUBMISSION_SECONDS - self.cpu_seconds / threads
+        left = self.submission_seconds - self.cpu_seconds / threads
         if left <= 0:
-            raise CheckFailed(f"not run: this submission used up its grading time ({limits.SUBMISSION_SECONDS // 60} "
+            raise CheckFailed(f"not run: this submission used up its grading time ({self.submission_seconds / 60:g} "
                               "minutes of computing for all its checks)")
-        if time.monotonic() - self.started > limits.SUBMISSION_SECONDS * CEILING_FACTOR:
+        if time.monotonic() - self.started > self.submission_seconds * CEILING_FACTOR:
             raise NotGradable(f"not graded: the machine was too busy to grade this submission within "
-                              f"{limits.SUBMISSION_SECONDS * CEILING_FACTOR // 60} minutes")
+                              f"{self.submission_seconds * CEILING_FACTOR / 60:g} minutes")
         return left
 
     @property
@@ -71,7 +73,9 @@ class WorkerLink:
         """A worker call whose failures (timeout, crash) become a CheckFailed naming what was running; one the
         machine was too busy for is tried again once, then is NotGradable."""
         for attempt in (1, 2):
-            timeout = min(timeout or limits.TIMEOUT_CALL, self.budget_left())
+            model = fields.get("model")
+            default = model.get("limit") if isinstance(model, dict) and model.get("limit") else self.call_seconds
+            timeout = min(timeout or default, self.budget_left())
             self._ensure_started()
             if self._ready:
                 waited = time.monotonic()

@@ -196,4 +196,5 @@ def reference(ctx, subject: Subject, seed: int = 0) -> dict:
             "kwargs": subject.kwargs, "args": list(spec.args), "cells": list(located.cells) if located.cells else None,
             "match": spec.match, "parts": spec.parts, "seed": seed,
             "input_shape": list(spec.input.shapes[0]) if spec.input else None,
-            "input_shapes": [list(s) for s in spec.input.shapes] if spec.input else []}
+            "input_shapes": [list(s) for s in spec.input.shapes] if spec.input else [],
+            "limit": spec.limit_seconds}

@@ -26,7 +26,7 @@ def _excuse_cut_errors(report: dict) -> None:
             cell["status"] = "under the grader's cut"
 
 
-def _notes(file: str, report: dict) -> list[str]:
+def _notes(file: str, report: dict, seconds: float = limits.NOTEBOOK_SECONDS) -> list[str]:
     """What the student should know about how their notebook was run."""
     notes = []
     stopped = {c["index"] for c in report.get("cells", []) if c["status"] == "training stopped"}
@@ -61,7 +61,7 @@ def _notes(file: str, report: dict) -> list[str]:
     not_run = [c for c in report.get("cells", []) if c["status"] == "not run"]
     if not_run:
         notes.append(f"{file}: {len(not_run)} cell(s) were not run: the notebook used up its "
-                     f"{limits.NOTEBOOK_SECONDS // 60} minutes")
+                     f"{seconds / 60:g} minutes of computing")
     return notes
 
 
@@ -98,11 +98,14 @@ class NotebookRun:
             return cached
         declared = self.ctx.assignment.notebook.step_budget if self.ctx.assignment.notebook else None
         answers = self.ctx.assignment.answers
-        settings = {"cell_seconds": limits.NOTEBOOK_CELL_SECONDS, "notebook_seconds": limits.NOTEBOOK_SECONDS,
+        assignment = self.ctx.assignment
+        settings = {"cell_seconds": limits.cell_seconds(assignment),
+                    "notebook_seconds": limits.notebook_seconds(assignment),
                     "step_budget": max(declared or 0, limits.NOTEBOOK_STEP_BUDGET),
                     "watch": sorted(answers.variables) if answers and not answers.file else []}
         try:
-            header, _ = self.ctx.link.call("load_notebook", f"running {self.file}", limits.NOTEBOOK_SECONDS + 90,
+            header, _ = self.ctx.link.call("load_notebook", f"running {self.file}",
+                                           limits.notebook_seconds(assignment) + 90,
                                            file=self.file, settings=settings)
         except CheckFailed as failure:
             self._report = failure
@@ -111,7 +114,7 @@ class NotebookRun:
         _excuse_cut_errors(report)
         self._loaded_at = self.ctx.link.starts
         if cached is None:
-            self.ctx.notes.extend(_notes(self.file, report))
+            self.ctx.notes.extend(_notes(self.file, report, limits.notebook_seconds(self.ctx.assignment)))
         self._report = report
         return report
 

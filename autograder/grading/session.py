@@ -148,7 +148,8 @@ def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=No
         chosen = str(choose_device(device))
         root, written = torchvision_root_ahead(data_dir)
         share = share or resources.share(1, chosen)
-        settings = WorkerSettings(device=chosen, torchvision_root=root, import_seconds=limits.IMPORT_SECONDS,
+        settings = WorkerSettings(device=chosen, torchvision_root=root,
+                                  import_seconds=limits.import_seconds(assignment),
                                   threads=share.threads, gpu_memory_fraction=share.gpu_memory_fraction,
                                   slot=share.slot, cpus=share.cpus, passive_wait=share.passive_wait,
                                   gpu=share.gpu if chosen == "cuda" else None)

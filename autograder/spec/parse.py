@@ -13,6 +13,7 @@ from .schema import (
     FINDS,
     KINDS,
     LAYOUTS,
+    LIMIT_KEYS,
     SCALES,
     VISIBILITIES,
     AnalyticSpec,
@@ -24,6 +25,7 @@ from .schema import (
     DataSpec,
     FileSpec,
     InputSpec,
+    LimitsSpec,
     NotebookSpec,
     ProblemSpec,
     ProvidedFolder,
@@ -128,10 +130,27 @@ def _subject(key: str, data: dict, where: str) -> SubjectSpec:
         variants={k: list(v) for k, v in table.get("variants", {}, dict).items()},
         reference=table.get("reference", None, str),
         checks=_checks(table.get("checks", {}, dict), f"{where}.checks"),
+        limit_seconds=_seconds(table, "limit_seconds", where),
     )
     table.done()
     if find == "fit" and kind != "keras":
         raise SpecError(f"{where}: find = 'fit' (models passed to fit) is for kind = 'keras'")
+    return spec
+
+
+def _seconds(table: Table, key: str, where: str) -> float | None:
+    value = table.get(key, None)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SpecError(f"{where}.{key}: seconds must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _limits(data) -> LimitsSpec:
+    table = Table(data or {}, "limits")
+    spec = LimitsSpec(**{field: _seconds(table, key, "limits") for key, field in LIMIT_KEYS.items()})
+    table.done()
     return spec
 
 
@@ -324,6 +343,7 @@ def parse_assignment(path: Path) -> Assignment:
         data={key: _data(key, value, f"data.{key}") for key, value in top.get("data", {}, dict).items()},
         subjects=_with_layers_of(subjects),
         recipes=recipes,
+        limits=_limits(top.get("limits", None, dict)),
     )  # fmt: skip
     top.get("source", None, str)  # the handout this answer key was written from (documentation)
     calibration.done()

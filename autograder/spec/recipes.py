@@ -42,6 +42,8 @@ class Recipe:
     subject: str = ""  # whose reference calibrates it (default: the first subject with a check naming it)
     kwargs: dict = field(default_factory=dict)  # that subject's arguments, over its own
     description: str = ""
+    limit_seconds: float = 0.0  # a safety net on computing (CPU time per worker thread), never on the verdict of
+    # a model that finishes; 0: the assignment's [limits] training_base + training_per_step x steps
 
     def __post_init__(self):
         if self.task not in TASKS:

@@ -68,6 +68,7 @@ class SubjectSpec:
     variants: dict = field(default_factory=dict)  # kwarg -> values of a sweep
     reference: str | None = None  # "module:name" of the answer key that builds the reference
     checks: dict[str, CheckSpec] = field(default_factory=dict)
+    limit_seconds: float | None = None  # seconds of computing one call on it may take (default: [limits] call)
 
     def variant_kwargs(self) -> list[dict]:
         """Every combination of the sweep's values, over the subject's own kwargs."""
@@ -171,6 +172,24 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class LimitsSpec:
+    """Seconds of computing the grader allows, counted as CPU time per worker thread (the wall clock, several
+    times longer, is only a safety net); None: the engine's default (``grading/limits.py``)."""
+
+    call: float | None = None  # one call on a subject (build, forward, a function call)
+    imports: float | None = None  # importing one file
+    notebook: float | None = None  # all of a notebook's cells
+    notebook_cell: float | None = None  # one cell
+    submission: float | None = None  # all the calls of one submission
+    training_base: float | None = None  # a brief training: base + per_step x the recipe's steps
+    training_per_step: float | None = None
+
+
+LIMIT_KEYS = {"call": "call", "import": "imports", "notebook": "notebook", "notebook_cell": "notebook_cell",
+              "submission": "submission", "training_base": "training_base", "training_per_step": "training_per_step"}
+
+
+@dataclass(frozen=True)
 class Assignment:
     id: str
     title: str
@@ -189,6 +208,7 @@ class Assignment:
     subjects: dict[str, SubjectSpec] = field(default_factory=dict)
     recipes: dict[str, Recipe] = field(default_factory=dict)
     derivations: str | None = None  # a module of the answer key with CHECKS and answer()
+    limits: LimitsSpec = LimitsSpec()
 
     @property
     def models(self) -> dict[str, SubjectSpec]:

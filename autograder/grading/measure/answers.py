@@ -30,7 +30,7 @@ def student_values(ctx) -> dict:
                 ctx.note(f"{file}: no heading names the problem of {', '.join(unplaced)}, so "
                          f"{'it was' if len(unplaced) == 1 else 'they were'} read as the notebook leaves "
                          f"{'it' if len(unplaced) == 1 else 'them'} at its end")
-        header, _ = ctx.link.call("values", f"importing {file}", limits.import_timeout(), file=file,
+        header, _ = ctx.link.call("values", f"importing {file}", limits.import_timeout(ctx.assignment), file=file,
                                   names=list(spec.variables), where=where)
         imported = header.get("import", {})
         failed = None

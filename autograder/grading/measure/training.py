@@ -103,7 +103,7 @@ def _budget(ctx, recipe_name: str) -> str:
 
 
 def train_timeout(ctx, recipe_name: str) -> float:
-    return limits.TIMEOUT_TRAIN_BASE + limits.TIMEOUT_TRAIN_PER_STEP * ctx.assignment.recipe(recipe_name).steps
+    return limits.training_seconds(ctx.assignment, ctx.assignment.recipe(recipe_name))
 
 
 def train(ctx, subject: Subject, recipe_name: str, seed: int, predict: str | None = None) -> tuple[float, dict]:
