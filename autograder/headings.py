@@ -44,12 +44,14 @@ _MORE_PARTS = re.compile(
     re.IGNORECASE,
 )
 _KEYWORD = re.compile(rf"^{_PREFIX}?(?P<word>{_WORD}|{_SHORT})\s*[#.]?\s*{_NUMBER}", re.IGNORECASE)
-_ANSWER_NUMBER = re.compile(rf"^{_PREFIX}{_NUMBER}", re.IGNORECASE)
+_ANSWER_NUMBER = re.compile(rf"^(?:solutions?|answers?|ans|sol|soln)\b\s*(?:(?:to|for|of)\b)?\s*{_NUMBER}",
+                            re.IGNORECASE)  # "Answer 1.d", never "Answer: 64"
 _PART_OF = re.compile(
     rf"^{_PREFIX}?part\s*\(?\s*(?P<part>{_PART})\s*\)?\s+(?:of|in|for)\s+(?:{_WORD}|{_SHORT})\s*{_NUMBER}",
     re.IGNORECASE,
 )
 _BARE_NUMBER = re.compile(rf"^{_NUMBER}")
+_TASK_OF = re.compile(r"^task\s*(?P<task>\d+)\s+(?:of|in)\s+(?:exercise|problem)\s*(?P<exercise>\d+)", re.IGNORECASE)
 _BARE_PART = re.compile(rf"^(?:{_PREFIX})?(?:part\s*)?\(\s*(?P<part>{_PART})\s*\)(?=$|[\s:.\-])"
                         rf"|^part\s+(?P<bare>{_PART})(?=$|[\s:.\-])", re.IGNORECASE)
 _TASK_WITHIN = re.compile(r"^\s*[,:\-–]?\s*task\s*(?P<task>\d+)", re.IGNORECASE)
@@ -110,6 +112,8 @@ def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], W
         return ["bonus"], within
     if match := _PART_OF.match(text):
         return [match["number"] + match["part"].lower()], (None, match["number"])
+    if match := _TASK_OF.match(text):
+        return [f"{match['exercise']}.{match['task']}"], (match["exercise"], f"{match['exercise']}.{match['task']}")
     match = _KEYWORD.match(text) or _ANSWER_NUMBER.match(text) or (_BARE_NUMBER.match(text) if heading else None)
     if match:
         number, rest = match["number"], text[match.end():]
@@ -120,6 +124,8 @@ def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], W
             parts, _ = _parts(rest)
             return _keys(number, parts), (exercise, number)
         parts, after = _parts(rest)
+        if match.re is _ANSWER_NUMBER and not parts and not heading and "." not in number:
+            return [], within  # "Answer 64 neurons": an answer, not a heading ("Answer 3.4" is one)
         if not parts and (task := _TASK_WITHIN.match(rest)):
             key = f"{number}.{task['task']}"  # "Exercise 2, Task 1"
             return [key], (number, key)

@@ -40,7 +40,8 @@ def test_headings_naming_several_parts_or_a_whole_problem(line, keys):
 @pytest.mark.parametrize("line", [
     "## 1 Machine Learning Essentials SS25 - Exercise Sheet 6", "**2.** With padding p on every side the image is",
     "Problems with this architecture: a ReLU at the output", "Exercise Sheet 6", "We trained for 50 epochs.",
-    "- (b) I see the training and test scores lie mostly on the left",
+    "- (b) I see the training and test scores lie mostly on the left", "Answer: 64 (one neuron per pixel)",
+    "Answer 64, since 8 x 8", "Solution: 5 hidden neurons",
 ])  # fmt: skip
 def test_prose_and_titles_are_not_read_as_problems(line):
     assert markers(line, ("2", "1"))[0] == []
@@ -50,11 +51,12 @@ def test_tasks_and_bare_parts_are_read_within_the_heading_above():
     within = (None, None)
     found = []
     for line in ["## Exercise 2 - CNN Classifier", "### 1.2.1 Task 1", "#### 1.2.2 Task 2", "#### Exercise 3, Task 4",
-                 "**Task 2.1**", "<h2>Exercise 3: CNN Autoencoder</h2>", "### Task 1", "## Problem 4", "### (b)",
-                 "**Part (c)**"]:
+                 "**Task 2.1**", "<h2>Exercise 3: CNN Autoencoder</h2>", "### Task 1", "Task 3 of Exercise 5",
+                 "Answer 3.4", "## Problem 4", "### (b)", "**Part (c)**"]:
         keys, within = markers(line, within)
         found.append(keys)
-    assert found == [["2"], ["2.1"], ["2.2"], ["3.4"], ["2.1"], ["3"], ["3.1"], ["4"], ["4b"], ["4c"]]
+    assert found == [["2"], ["2.1"], ["2.2"], ["3.4"], ["2.1"], ["3"], ["3.1"], ["5.3"], ["3.4"], ["4"], ["4b"],
+                     ["4c"]]
 
 
 def test_a_heading_naming_several_parts_gives_each_the_cells_under_it():

@@ -119,7 +119,11 @@ def _variable_in_notebook(ctx, spec: SubjectSpec) -> bool:
     names, window = ctx.notebook.names(), ctx.notebook.window(spec.problem)
     if _defines(names, spec) and (window is None or _inside(names.get("bound", {}).get(spec.name, []), window)):
         return True
-    return bool(_inside([t["cell"] for t in names.get("roles", {}).get("trained", [])], window))
+    if _inside([t["cell"] for t in names.get("roles", {}).get("trained", [])], window):
+        return True
+    wanted = WANTED.get((spec.kind, spec.find), set())
+    return any(_inside(cells, window) for name, cells in names.get("bound", {}).items()
+               if _kinds(names).get(name) in wanted)
 
 
 def _variable_problem(ctx, spec: SubjectSpec) -> str:

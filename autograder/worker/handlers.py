@@ -63,7 +63,11 @@ class WorkerState:
         return [(None, vars(module)[name])] if module is not None and name in vars(module) else []
 
     def name_of(self, source: str, value) -> str | None:
-        """The name the source's namespace binds ``value`` to (``models[3]`` inside a list or dict), if any."""
+        """The name the source binds ``value`` to (``models[3]`` inside a list or dict), or bound it to in a cell
+        before a later one bound the name again; None when it never had one."""
+        for name, values in self.histories.get(source, {}).items():
+            if any(held is value for _, held in values) and not name.startswith("_"):
+                return name
         module = self.outcome(source).module
         namespace = vars(module) if module is not None else {}
         for name, held in namespace.items():

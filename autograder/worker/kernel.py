@@ -47,6 +47,9 @@ class _State:
         self.cut_cells: set[int] = set()  # cells given cut batches (of a loader their optimizers stepped on)
         self.last_loader = None  # the DataLoader that yielded the latest batch (a weak reference)
         self.training_loaders: set[int] = set()  # ids of DataLoaders an optimizer stepped on in a throttled pass
+        self.repeated: dict = {}  # id(loader) -> (loader, batch, versions): an evaluation loader's throttled batch
+        self.repeated_inputs: set[int] = set()  # ids of the tensors of those batches
+        self.forwards: dict = {}  # (id(module), id(input)) -> what it returned on a repeated batch
         self.loader_labels: dict = {}  # cell -> the labels its DataLoader batches held, for the last few cells
         self.scatters: list[dict] = []  # the scatter plots drawn: their cell, size and colours
         self.in_cell = False
@@ -138,10 +141,18 @@ def _throttle_data_loaders() -> None:
         state.throttled_cells.add(state.cell)
         state.loader_batch = True
         state.last_loader = loader
-        batch = original(self)
-        if loader is not None and id(loader()) in state.training_loaders:
+        owner = loader() if loader is not None else None
+        if owner is not None and id(owner) in state.training_loaders:
             state.cut_cells.add(state.cell)
-            return _first_examples(batch, THROTTLED_BATCH)
+            return _first_examples(original(self), THROTTLED_BATCH)
+        cached = state.repeated.get(id(owner)) if owner is not None else None
+        if cached is not None and cached[0] is owner and _unchanged(cached[2]):
+            return cached[1]  # the same batch again: the forward passes on it are remembered (_memoise_forwards)
+        batch = original(self)
+        if owner is not None:
+            tensors = _tensors_of(batch)
+            state.repeated[id(owner)] = (owner, batch, [(t, t._version) for t in tensors])
+            state.repeated_inputs.update(id(t) for t in tensors)
         return batch
 
     def _owner(iterator):
@@ -254,6 +265,45 @@ def _guard_torch_save(root: Path, limit: int = 5000) -> None:
         return original_load(f, *args, **kwargs)
 
     torch.save, torch.load = save, load
+
+
+def _tensors_of(batch) -> list:
+    import torch
+
+    items = batch if isinstance(batch, (list, tuple)) else batch.values() if isinstance(batch, dict) else [batch]
+    return [t for t in items if isinstance(t, torch.Tensor)]
+
+
+def _unchanged(versions) -> bool:
+    return all(t._version == version for t, version in versions)
+
+
+def _memoise_forwards() -> None:
+    """Once a cell's training budget is spent, the weights no longer change (the steps taken change nothing), so
+    a model called again, without gradients, on the same batch a throttled evaluation loader yields again (the
+    validation pass of every remaining epoch) gives what it gave before: it is not computed again. Anything
+    that could make it differ (the batch or the output changed in place, a parameter updated, train or eval
+    mode) computes it afresh."""
+    import torch
+
+    original = torch.nn.Module.__call__
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) != 1 or not state.repeated_inputs or torch.is_grad_enabled() or \
+                not isinstance(args[0], torch.Tensor) or id(args[0]) not in state.repeated_inputs:
+            return original(self, *args, **kwargs)
+        x = args[0]
+        versions = (x._version, self.training, tuple(p._version for p in self.parameters()))
+        key = (id(self), id(x))
+        hit = state.forwards.get(key)
+        if hit is not None and hit[0] is self and hit[1] is x and hit[2] == versions and _unchanged(hit[4]):
+            return hit[3]
+        output = original(self, x)
+        state.forwards[key] = (self, x, versions, output, [(t, t._version) for t in _tensors_of(output)])
+        return output
+
+    torch.nn.Module.__call__ = __call__
+    state.hooks.append(types.SimpleNamespace(remove=lambda: setattr(torch.nn.Module, "__call__", original)))
 
 
 def _first_examples(batch, count: int):
@@ -392,17 +442,20 @@ def install(settings: dict) -> None:
     state.watched = set(settings.get("watch", []))
     ip = get_ipython()
     state.hooks = notebook_roles.install(ip, cell=lambda: state.cell, in_cell=lambda: state.in_cell)
+    _memoise_forwards()
 
     def before(info=None):
         state.depth += 1
         if state.depth == 1:
             state.steps, state.in_cell, state.loader_batch = 0, True, False
+            state.repeated, state.repeated_inputs, state.forwards = {}, set(), {}
             state.cell = _cell_index(getattr(info, "raw_cell", ""))
 
     def after(result=None):
         state.depth = max(0, state.depth - 1)  # the set-up cell ends without having started
         if state.depth == 0:
             state.in_cell = False
+            state.repeated, state.repeated_inputs, state.forwards = {}, set(), {}
             notebook_roles.end_of_cell(state.cell, ip.user_ns)
             _record_bindings(ip.user_ns)
 

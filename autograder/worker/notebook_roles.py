@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass, field
 
 KEPT = 64  # entries of each kind
-PLOT_VALUES = 200_000  # numbers of one plotted array kept
+PLOT_VALUES = 200_000  # numbers of one plotted array copied (a student's own array is kept by reference)
 CALLED = 32  # top-level modules remembered per cell
 
 
@@ -156,12 +156,14 @@ def _rows(columns) -> object:
     bases = [b for _, b in arrays]
     if bases[0] is not None and all(b is bases[0] for b in bases) and bases[0].ndim == 2 and \
             bases[0].shape[0] == arrays[0][0].shape[0] and bases[0].dtype.kind in "biuf":
-        return np.array(bases[0])
-    return np.column_stack([a for a, _ in arrays]) if all(a.dtype.kind in "biuf" for a, _ in arrays) else None
+        return bases[0]  # the student's own array, kept by reference (its shape is what counts, whatever its size)
+    if sum(a.size for a, _ in arrays) > PLOT_VALUES or not all(a.dtype.kind in "biuf" for a, _ in arrays):
+        return None
+    return np.column_stack([a for a, _ in arrays])
 
 
 def _keep_plot(kind: str, values) -> None:
-    if values is None or getattr(values, "size", PLOT_VALUES + 1) > PLOT_VALUES or not _in_cell():
+    if values is None or not _in_cell():
         return
     roles.plotted.append({"cell": _cell(), "kind": kind, "values": values})
     del roles.plotted[:-KEPT]
@@ -197,7 +199,7 @@ def _patch_plots() -> None:
             data = [a for a in args if not isinstance(a, str)]
             if len(data) >= 2:
                 x, _ = _as_array(data[0])
-                if x is not None and x.ndim == 1 and x.dtype.kind in "biuf":
+                if x is not None and x.ndim == 1 and x.dtype.kind in "biuf" and x.size <= PLOT_VALUES:
                     _keep_plot("plot_x", x.copy())
         except Exception:  # noqa: BLE001
             pass

@@ -21,7 +21,7 @@ import copy
 
 import torch
 
-from . import keras_support, notebook_roles
+from . import keras_support
 from .arguments import evaluate_arguments
 
 
@@ -79,21 +79,28 @@ def lookup(state, ref: dict) -> tuple[object, dict]:
 
 def _variable(state, ref: dict, history: list) -> tuple[object, dict]:
     """A notebook's variable for a problem: the name as the problem's cells bound it last, else the model they
-    trained last (one that takes the subject's inputs)."""
+    trained last (or, failing that, bound last) that takes the subject's inputs; else the last one whose forward
+    fails for another reason than the input's shape (a bug of the subject itself, for its checks to report)."""
     cells = ref.get("cells")
     inside = [(cell, value) for cell, value in history if cells is None or
               (cell is not None and cells[0] <= cell < cells[1])]
     if inside:
         cell, value = inside[-1]
         return value, {"cell": cell, "bindings": len(history), "name": ref["name"], "by": "name"}
-    trained = [*state.roles[ref["source"]].trained, *_fitted(state)]
-    chosen = notebook_roles.pick(sorted(trained, key=lambda e: -1 if e[0] is None else e[0]), cells,
-                                 lambda model: _takes(model, ref))
+    roles = state.roles[ref["source"]]
+    trained = [(cell, model, "trained") for cell, model in [*roles.trained, *_fitted(state)]]
+    bound = [(cell, value, "bound") for values in state.histories.get(ref["source"], {}).values()
+             for cell, value in values if isinstance(value, torch.nn.Module) or keras_support.is_keras_model(value)]
+    candidates = [c for c in [*trained, *bound] if c[0] is not None and (cells is None or cells[0] <= c[0] < cells[1])]
+    candidates.sort(key=lambda c: (c[0], c[2] == "trained"))
+    verdicts = [(c, _takes(c[1], ref)) for c in reversed(candidates)]
+    chosen = next((c for c, verdict in verdicts if verdict is True), None) or \
+        next((c for c, verdict in verdicts if verdict == "fails"), None)
     if chosen is None:
         raise NotFound(_nothing_trained(state, ref, history))
-    cell, model = chosen
+    cell, model, how = chosen
     return model, {"cell": cell, "bindings": len(history), "name": state.name_of(ref["source"], model),
-                   "by": "trained", "class": type(model).__name__[:100]}
+                   "by": how, "class": type(model).__name__[:100]}
 
 
 def _fitted(state) -> list:
@@ -101,15 +108,19 @@ def _fitted(state) -> list:
     return [(record.cell, record.model) for record in capture.records] if capture else []
 
 
-def _takes(model, ref: dict) -> bool:
-    """The model is of the subject's kind and runs on an input of one of its shapes."""
+SHAPE_WORDS = ("shape", "size", "dimension", "mat1", "expected input", "channels", "must match", "cannot be multiplied")
+
+
+def _takes(model, ref: dict) -> bool | str:
+    """True: the model is of the subject's kind and runs on an input of one of its shapes; "fails": it is of
+    that kind and fails for another reason than the input's shape; False: it is not the subject."""
     keras = keras_support.is_keras_model(model)
     if (ref.get("kind") == "keras") != keras:
         return False
     shapes = ref.get("input_shapes") or ([ref["input_shape"]] if ref.get("input_shape") else [])
     if not shapes:
         return True
-    training = getattr(model, "training", False)
+    training, failed = getattr(model, "training", False), False
     try:
         for shape in shapes:
             try:
@@ -121,9 +132,10 @@ def _takes(model, ref: dict) -> bool:
                         parameter = next(model.parameters(), None)
                         model.eval()(x.to(parameter.device) if parameter is not None else x)
                 return True
-            except Exception:  # noqa: BLE001 - a model that cannot take this input is not the subject
-                continue
-        return False
+            except Exception as error:  # noqa: BLE001 - a model that cannot take this input is not the subject
+                text = f"{type(error).__name__}: {error}".lower()
+                failed = failed or not any(word in text for word in SHAPE_WORDS)
+        return "fails" if failed else False
     finally:
         if not keras:
             model.train(training)

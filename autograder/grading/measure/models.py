@@ -79,7 +79,8 @@ def graded_variable(ctx, name: str, problem: str, found: dict) -> str:
     if found["by"] == "name":
         return f"{label}: graded {name} as {'its own cells' if problem else 'the notebook'} left it{cell}"
     taken = f"`{found['name']}`" if found.get("name") else f"a {found.get('class', 'model')} bound to no name"
-    return (f"{label}: graded {taken}, the model your {label} cells trained{cell}; the handout calls it {name}, "
+    did = "trained" if found["by"] == "trained" else "built last (none of them trains one that runs)"
+    return (f"{label}: graded {taken}, the model your {label} cells {did}{cell}; the handout calls it {name}, "
             "a name those cells do not bind")
 
 
