@@ -1,0 +1,1 @@
+"""Metamorphic tests of notebook grading: semantics-preserving rewrites of the example notebooks, graded."""
