@@ -96,3 +96,14 @@ class SubmissionResult:
         data.update(score=self.score, max_score=self.max_score, not_gradable_points=self.not_gradable_points,
                     manual_points=self.manual_points)
         return data
+
+
+def submission_name(path) -> str:
+    """A submission's name for people and for the files written about it: its folder or archive name, made safe
+    (a name a student chose may hold bytes no encoder takes, control characters, a terminal's escapes)."""
+    from pathlib import Path
+
+    from .worker.protocol import safe_text
+
+    return safe_text(Path(path).name)
+

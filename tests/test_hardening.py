@@ -336,3 +336,37 @@ def test_a_data_copy_left_by_a_grader_that_was_killed_is_removed_by_the_next_one
     code = "from autograder.grading.session import torchvision_root\ntorchvision_root(None)\n"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=300, env=env)
     assert not left.exists()
+
+
+def test_a_students_payload_reaches_no_report_as_code_and_stops_no_batch(tmp_path, capsys):
+    """The first submission of a batch is named as a spreadsheet formula and raises a message holding a lone
+    surrogate, a terminal's escape sequences and a carriage return that would forge a line; the second is
+    graded, every report is written, none carries the payload as code."""
+    import csv
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    from autograder.cli import main
+
+    good = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+    formula = tmp_path / "batch" / '=HYPERLINK("evil.example","click")'
+    shutil.copytree(good, formula)
+    path = formula / "prob5_AE.py"
+    path.write_text(path.read_text().replace(
+        "        x = x.view(x.size(0), -1)\n",
+        "        raise ValueError('bad \\ud800 \\x1b]0;pwned\\x07\\x1b[2J\\r90/90 points')\n"))
+    shutil.copytree(good, tmp_path / "batch" / "next-student")
+    out = tmp_path / "out"
+    assert main(["grade", str(formula), str(tmp_path / "batch" / "next-student"), "--out", str(out),
+                 "--junit", str(out / "junit.xml"), "-k", "5.4/AE/output_shapes", "--no-similarity",
+                 "--jobs", "1"]) == 0
+    printed = capsys.readouterr()
+    assert "\x1b" not in printed.out + printed.err and "\r" not in printed.out + printed.err
+    rows = list(csv.reader((out / "gradebook.csv").open()))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"evil.example\",\"click\")", "next-student"]
+    canvas = list(csv.reader((out / "gradebook-canvas.csv").open()))
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in canvas for cell in row)
+    failures = [c for c in ET.parse(out / "junit.xml").iter("failure")]  # well-formed, or this raises
+    message = next(f.get("message") for f in failures if "bad" in f.get("message", ""))
+    assert "\x1b" not in message and "\\x1b]0;pwned" in message and "\ufffd" in message
+    assert (out / "next-student.json").is_file() and (out / "next-student.html").is_file()

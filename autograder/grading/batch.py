@@ -17,8 +17,9 @@ from ..report.gradebook import write_gradebook
 from ..report.gradescope import write_gradescope
 from ..report.junit import write_junit
 from ..report.terminal import render_submission, render_table
-from ..results import SubmissionResult
+from ..results import SubmissionResult, submission_name
 from ..submission import CLUTTER, STUDENT_SUFFIXES
+from ..worker.protocol import safe_text
 from ..worker.warm import WarmWorkers
 from . import resources
 from .records import ResultStore, fingerprint
@@ -77,7 +78,7 @@ def grade_many(submissions: list[Path], *, jobs: int = 1, out=None, force: bool 
     results: dict[Path, SubmissionResult] = {}
     if store and not force:
         for path in submissions:
-            if (earlier := store.load(Path(path).name, stamps[path])) is not None:
+            if (earlier := store.load(submission_name(path), stamps[path])) is not None:
                 results[path] = earlier
     todo = [path for path in submissions if path not in results]
     if kept is not None:
@@ -87,9 +88,11 @@ def grade_many(submissions: list[Path], *, jobs: int = 1, out=None, force: bool 
     with bar:
         for path, result in _run(todo, jobs, executor, address, options, per_submission):
             if store:
-                store.save(result, stamps[path])
+                for failure in store.save(result, stamps[path]):
+                    result.staff_log.append(failure)
+                    print(f"autograder: {safe_text(failure)}", file=sys.stderr)
             results[path] = result
-            bar.set_postfix_str(Path(path).name[:30], refresh=False)
+            bar.set_postfix_str(submission_name(path)[:30], refresh=False)
             bar.update()
     return [results[path] for path in submissions]
 
@@ -143,7 +146,7 @@ def grade_safely(path: Path, **options) -> SubmissionResult:
 
 def not_graded(path: Path, options: dict, why: str, staff: str) -> SubmissionResult:
     """The result of a submission the grader could not grade: ``why`` for everyone, ``staff`` for the staff."""
-    result = SubmissionResult(submission=Path(path).name, assignment=options.get("assignment_id"), error=why)
+    result = SubmissionResult(submission=submission_name(path), assignment=options.get("assignment_id"), error=why)
     result.staff_log.append(staff)
     return result
 
@@ -160,7 +163,7 @@ def grade_paths(args) -> int:
         return 0
     out = Path(args.out or "autograder-results")
     jobs = args.jobs or resources.default_jobs(str(choose_device(args.device)))
-    names = [Path(p).name for p in submissions]
+    names = [submission_name(p) for p in submissions]
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         print(f"autograder grade: several submissions are named {', '.join(twice)}; give them distinct names",
@@ -235,7 +238,7 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
         write_junit(results, args.junit)
     for result in results:
         for entry in result.staff_log:
-            print(f"autograder: {result.submission}: {entry}", file=sys.stderr)
+            print(safe_text(f"autograder: {result.submission}: {entry}"), file=sys.stderr)
 
 
 def write_feedback_pages(results: list, out: Path) -> None:
@@ -248,7 +251,11 @@ def write_feedback_pages(results: list, out: Path) -> None:
         page, record = out / f"{result.submission}.html", out / RECORDS / f"{result.submission}.json"
         if page.is_file() and record.is_file() and page.stat().st_mtime >= record.stat().st_mtime:
             continue
-        write_feedback_html(result, page)
+        try:
+            write_feedback_html(result, page)
+        except Exception as error:  # noqa: BLE001 - one page never ends the batch's reports
+            print(f"autograder: {safe_text(result.submission)}: its feedback page could not be written "
+                  f"({type(error).__name__})", file=sys.stderr)
 
 
 def render_summary(results: list[SubmissionResult], kept: int, seconds: float, jobs: int) -> str:

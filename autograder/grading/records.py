@@ -59,17 +59,33 @@ class ResultStore:
         read = self._read(self._record(name))
         return read[1] if read is not None and read[0] == stamp else None
 
-    def save(self, result: SubmissionResult, stamp: str) -> None:
-        """Written whole or not at all (a batch killed mid-write leaves no half record)."""
+    def save(self, result: SubmissionResult, stamp: str) -> list[str]:
+        """Written whole or not at all (a batch killed mid-write leaves no half record). Each file is written on
+        its own: one that cannot be (a page that fails to draw) is named in what this returns, for the staff, and
+        the others and the rest of the batch go on."""
         self.records.mkdir(parents=True, exist_ok=True)
+        failures = []
+        page = self.out / f"{result.submission}.html"
+        for what, write in (("record", lambda: self._write_record(result, stamp)),
+                            ("Gradescope results", lambda: self._write_gradescope(result)),
+                            ("feedback page", lambda: write_feedback_html(result, page))):
+            try:
+                write()
+            except Exception as error:  # noqa: BLE001 - one submission's file never ends the batch
+                failures.append(f"{result.submission}: its {what} could not be written ({type(error).__name__}: "
+                                f"{str(error)[:200]})")
+        return failures
+
+    def _write_record(self, result: SubmissionResult, stamp: str) -> None:
         record = self._record(result.submission)
         partial = record.with_suffix(".partial")
-        partial.write_text(json.dumps({"fingerprint": stamp, "result": result.as_dict()}))
+        partial.write_text(json.dumps({"fingerprint": stamp, "result": result.as_dict()}, ensure_ascii=True))
         os.replace(partial, record)
+
+    def _write_gradescope(self, result: SubmissionResult) -> None:
         gradescope = self.out / f"{result.submission}.json"
         write_gradescope(result, gradescope.with_suffix(".partial"))
         os.replace(gradescope.with_suffix(".partial"), gradescope)
-        write_feedback_html(result, self.out / f"{result.submission}.html")  # drawn while the batch goes on
 
     def all_results(self) -> list[SubmissionResult]:
         """Every result on disk, by submission name: the batch graded now and any earlier one into this folder."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 import traceback
-from pathlib import Path
 
-from ..results import CheckResult, Verdict
+from ..results import CheckResult, Verdict, submission_name
 from .outcomes import CheckFailed, NotGradable
 from .plan import CheckCase
 
@@ -60,7 +59,7 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
     from .session import grading_session
 
     started = time.monotonic()
-    result = SubmissionResult(submission=Path(path).name, assignment=assignment_id)
+    result = SubmissionResult(submission=submission_name(path), assignment=assignment_id)
     try:
         with grading_session(path, assignment_id=assignment_id, data_dir=data_dir, device=device,
                              share=share, warm=warm) as (ctx, cases):

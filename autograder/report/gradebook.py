@@ -24,11 +24,26 @@ CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Secti
 CANVAS_DOWNLOAD_NAME = re.compile(r"^(?P<name>[^_]+?)(?:_LATE)?_(?P<user_id>\d+)_(?P<submission_id>\d+)(?:_|$)")
 
 
+class _SafeWriter:
+    """A CSV writer whose cells cannot be spreadsheet formulas: a cell that a spreadsheet would evaluate (starting
+    with =, +, -, @, a tab or a carriage return: OWASP's list) gets a leading apostrophe. Numbers are written as
+    the grader formats them, so a negative score is never one of these."""
+
+    FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+    def __init__(self, f):
+        self._writer = csv.writer(f)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([f"'{cell}" if isinstance(cell, str) and cell.startswith(self.FORMULA) else cell
+                               for cell in row])
+
+
 def write_gradebook(results: list[SubmissionResult], path, *, canvas: bool = True) -> None:
     """``path``: every check's points; with ``canvas``, also ``<stem>-canvas.csv`` beside it for Canvas."""
     check_ids = list(dict.fromkeys(c.check_id for r in results for c in r.checks))
     with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = _SafeWriter(f)
         writer.writerow(["submission", "assignment", "score", "max_score", *check_ids, "error"])
         for r in results:
             points = {c.check_id: f"{c.points:g}" for c in r.checks}
@@ -64,7 +79,7 @@ def write_canvas_gradebook(results: list[SubmissionResult], path) -> None:
     """One row per submission with its automatic score under its assignment's column, as Canvas imports it."""
     assignments = list(dict.fromkeys(r.assignment for r in results if r.assignment))
     with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = _SafeWriter(f)
         writer.writerow([*CANVAS_STUDENT_COLUMNS, *assignments])
         for r in results:
             student = canvas_student(r.submission)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ..results import SubmissionResult
+from ..worker.protocol import safe_text
 
 
 def _points(value: float) -> str:
@@ -12,6 +13,16 @@ def _points(value: float) -> str:
 
 
 def render_submission(result: SubmissionResult, *, width: int = 100) -> str:
+    return _safe(_render_submission(result, width=width))
+
+
+def _safe(text: str) -> str:
+    """What reaches the terminal: nothing a student wrote (a file name, a message) can move the cursor, clear
+    the screen or rewrite a line."""
+    return "\n".join(safe_text(line) for line in text.split("\n"))
+
+
+def _render_submission(result: SubmissionResult, *, width: int = 100) -> str:
     head = f"{result.submission}  [{result.assignment or 'unknown assignment'}]"
     if result.error:
         return f"{head}\n  could not be graded: {result.error}\n"
@@ -37,6 +48,10 @@ def render_submission(result: SubmissionResult, *, width: int = 100) -> str:
 
 
 def render_table(results: list[SubmissionResult]) -> str:
+    return _safe(_render_table(results))
+
+
+def _render_table(results: list[SubmissionResult]) -> str:
     name_width = max([len(r.submission) for r in results] + [10])
     lines = [f"{'submission':<{name_width}}  {'score':>11}  {'failed checks':<40}  time"]
     for r in results:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import select
 import struct
 import time
@@ -92,14 +93,27 @@ def read_message(fd: int, timeout: float | None = None) -> tuple[dict, dict[str,
     return header, arrays
 
 
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: str) -> str:
+    """A string from the worker made safe to print and write anywhere: lone surrogates (which no encoder takes)
+    replaced, control characters other than newline and tab (a terminal's escape sequences, a carriage return
+    that overwrites a line, bidirectional overrides) shown as escapes, the length bounded."""
+    text = text if len(text) <= STRING_LIMIT else text[:STRING_LIMIT] + "…"
+    return _UNSAFE.sub(lambda m: "\ufffd" if "\ud800" <= m[0] <= "\udfff" else f"\\x{ord(m[0]):02x}"
+                       if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text)
+
+
 def bounded(value, depth: int = 0):
-    """``value`` (parsed JSON) with every string, keys included, cut to STRING_LIMIT characters. The trusted side
-    reads every reply through it: whatever the worker names (an exception's type, a function, a class), the
-    report and results.json stay small."""
+    """``value`` (parsed JSON) with every string, keys included, made safe (``safe_text``: cut to STRING_LIMIT
+    characters, no control characters or surrogates). The trusted side reads every reply through it: whatever
+    the worker names (an exception's type, a function, a class), the report and results.json stay small and
+    every report can write it."""
     if depth > DEPTH_LIMIT:
         raise ProtocolError(f"a message header is nested more than {DEPTH_LIMIT} deep")
     if isinstance(value, str):
-        return value if len(value) <= STRING_LIMIT else value[:STRING_LIMIT] + "…"
+        return safe_text(value)
     if isinstance(value, list):
         return [bounded(v, depth + 1) for v in value]
     if isinstance(value, dict):
