@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .notebooks import NotebookProblem, find_notebook, problem_sections, validate
+from .report.html import CSP_META
 from .spec import Assignment
 
 ALLOWED_TAGS = {"p", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5",
@@ -58,6 +59,20 @@ def _markdown(text: str) -> str:
     return _sanitise(mistune.html(text))
 
 
+IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+IMAGE_BYTES = 16 * 1024 * 1024
+
+
+def _image_bytes(payload: str, mime: str) -> bytes | None:
+    """The image a notebook output holds, decoded strictly and checked to be what it says (a PNG's or JPEG's
+    signature), to be encoded again by the grader: nothing of the student's text reaches the page's markup."""
+    try:
+        data = base64.b64decode("".join(payload.split()), validate=True)
+    except ValueError:
+        return None
+    return data if data.startswith(IMAGE_MAGIC[mime]) and len(data) <= IMAGE_BYTES else None
+
+
 def _outputs(cell) -> str:
     parts = []
     for output in cell.get("outputs", []):
@@ -65,11 +80,10 @@ def _outputs(cell) -> str:
         for mime in ("image/png", "image/jpeg"):
             if mime in data:
                 payload = "".join(data[mime]) if isinstance(data[mime], list) else str(data[mime])
-                try:
-                    base64.b64decode(payload, validate=False)
-                except ValueError:
+                image = _image_bytes(payload, mime)
+                if image is None:
                     continue
-                parts.append(f'<img alt="output" src="data:{mime};base64,{payload.strip()}">')
+                parts.append(f'<img alt="output" src="data:{mime};base64,{base64.b64encode(image).decode()}">')
                 break
         else:
             text = output.get("text") or data.get("text/plain")
@@ -114,7 +128,7 @@ def render_html(assignment: Assignment, submission_name: str, notebook, notebook
                 body.append(f"<p class='meta'>The notebook's section for Problem {html.escape(section.whole)}, "
                             "which names none of its parts:</p>")
             body.append(f"<div class='answer'>{''.join(_cell(c) for c in section.cells)}</div>")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(submission_name)}</title>"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>{html.escape(submission_name)}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>")
 
 

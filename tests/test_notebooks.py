@@ -256,3 +256,26 @@ def test_export_prints_a_pdf(tmp_path):
     result = export_submission(ROOT / "submissions" / "cpsc663-ex2" / "seed-notebook",
                                load_assignment("cpsc663-ex2"), tmp_path)
     assert result.pdf is not None and result.pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_an_image_output_is_re_encoded_and_no_page_can_run_a_script(tmp_path, cpsc663):
+    import base64
+
+    from autograder.report.html import CSP_META, render_feedback_html
+    from autograder.results import SubmissionResult
+    from autograder.similarity.batch import SimilarityReport
+    from autograder.similarity.html import render_html
+
+    student = tmp_path / "student"
+    student.mkdir()
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    attack = "iVBORw0KGgo=\" onerror=\"alert(1)"
+    cell = code("plt.show()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": attack}),
+                    nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(png).decode()})]
+    write_notebook(student / "student_assignment2.ipynb", [md("## Problem 1.1\nThe slope."), cell])
+    page = export_submission(student, cpsc663, tmp_path / "out", pdf=False).html.read_text()
+    assert "onerror" not in page and base64.b64encode(png).decode() in page
+    assert CSP_META in page
+    assert CSP_META in render_feedback_html(SubmissionResult("s", "a"))
+    assert CSP_META in render_html(SimilarityReport("a", [], [], {}, [], [], 0))

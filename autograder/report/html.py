@@ -140,8 +140,14 @@ def render_feedback_html(result: SubmissionResult, *, visible_only: bool = False
     fragment = f"<div class='ag-feedback'><style>{STYLE}</style>{body}</div>"
     if not standalone:
         return fragment
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback: "
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{CSP_META}<title>Feedback: "
             f"{_e(result.submission)}</title></head><body>{fragment}</body></html>")
+
+
+# Every page the project writes forbids scripts, frames, forms and anything fetched: images only inline (data:),
+# styles only its own inline ones. A payload that got past the escaping still could not run.
+CSP_META = ("<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'\">")
 
 
 def write_feedback_html(result: SubmissionResult, path) -> None:

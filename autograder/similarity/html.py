@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+from ..report.html import CSP_META
 from . import thresholds as t
 from .batch import Pair, SimilarityReport
 
@@ -97,5 +98,5 @@ def render_html(report: SimilarityReport) -> str:
                     f"<th>characters in common</th></tr>{rows}</table>")
     if report.notes:
         body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity report</title>"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>Similarity report</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
