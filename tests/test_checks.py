@@ -84,9 +84,48 @@ def test_no_nonlinearity_at_the_code_and_none_at_all():
                  "decoder": [op("Linear", in_features=2, out_features=3)]}
     verdict = structure.check_no_nonlinearity_at_code(relu_code, Expected("AE"))
     assert "the encoder ends with ReLU after its last Linear layer" in verdict.feedback
-    verdict = structure.check_no_nonlinearity(GOOD_OPS, Expected("MyMLPAE"))
+    verdict = structure.check_no_nonlinearity({"ops": GOOD_OPS}, Expected("MyMLPAE"))
     assert not verdict.passed and "applies ReLU, Sigmoid" in verdict.feedback
-    assert structure.check_no_nonlinearity([op("Linear", in_features=3, out_features=2)], Expected("M")).passed
+    assert structure.check_no_nonlinearity({"ops": [op("Linear", in_features=3, out_features=2)]}, Expected("M")).passed
+
+
+def test_an_operation_the_tracers_do_not_know_passes_as_linear_only_when_measured_linear():
+    ops = [op("Linear", in_features=3, out_features=2), op("Unknown:MyActivation"), op("Linear", in_features=2,
+                                                                                       out_features=3)]
+    verdict = structure.check_no_nonlinearity({"ops": ops, "affinity": 0.3}, Expected("M"))
+    assert not verdict.passed and "applies MyActivation, which is not linear" in verdict.feedback
+    verdict = structure.check_no_nonlinearity({"ops": ops, "affinity": 1e-7}, Expected("M"))
+    assert verdict.passed and "measured linear" in verdict.feedback
+
+
+@pytest.mark.parametrize("layer", ["Softplus", "SELU", "PReLU", "Mish", "Hardswish", "LogSigmoid", "CELU", "Softsign"])
+def test_every_torch_activation_is_traced_as_one(layer):
+    import torch
+    from torch import nn
+
+    from autograder.worker.trace import trace_ops
+
+    model = nn.Sequential(nn.Linear(3, 2), getattr(nn, layer)(), nn.Linear(2, 3))
+    ops = trace_ops(model, lambda: model(torch.randn(4, 3)))
+    assert [o["op"] for o in ops] == ["Linear", layer, "Linear"]
+    assert not structure.check_no_nonlinearity({"ops": ops}, Expected("M")).passed
+    functional = trace_ops(model, lambda: torch.nn.functional.softplus(model[0](torch.randn(4, 3))))
+    assert [o["op"] for o in functional] == ["Linear", "Softplus"]
+
+
+def test_a_custom_activation_module_is_unknown_and_measured():
+    import torch
+    from torch import nn
+
+    from autograder.worker.trace import trace_ops
+
+    class Cube(nn.Module):
+        def forward(self, x):
+            return x * x * x
+
+    model = nn.Sequential(nn.Linear(3, 2), Cube(), nn.BatchNorm1d(2), nn.Linear(2, 3)).eval()
+    assert [o["op"] for o in trace_ops(model, lambda: model(torch.randn(4, 3)))] == [
+        "Linear", "Unknown:Cube", "BatchNorm1d", "Linear"]
 
 
 def test_code_size():

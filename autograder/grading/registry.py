@@ -120,6 +120,22 @@ def _affinity(ctx, subject, check):
     return float(np.abs(rows[0] + rows[1] - rows[2] - rows[3]).max() / scale)
 
 
+def _ops_and_linearity(ctx, subject, check):
+    """The traced ops, and where one of them is unknown to the tracers, how linear the model measures."""
+    from ..operations import is_unknown
+
+    ops = m.ops(ctx, subject)
+    measured = {"ops": ops}
+    if any(is_unknown(op["op"]) for op in ops):
+        from .outcomes import CheckFailed
+
+        try:
+            measured["affinity"] = _affinity(ctx, subject, check)
+        except CheckFailed:
+            measured["affinity"] = None
+    return measured
+
+
 def _log_probability_rows(ctx, subject, check):
     shape = m.usable_input_shape(ctx, subject)
     _, out = m.forward_outputs(ctx, subject, m.inputs(ctx, subject, 8, shape))
@@ -153,8 +169,8 @@ CHECK_TYPES: dict[str, CheckType] = {
                                ("encoder", "decoder")),
     "no_nonlinearity_at_code": CheckType("structure", "{name} has no nonlinearity entering or leaving the code",
                                          _parts, structure.check_no_nonlinearity_at_code),
-    "no_nonlinearity": CheckType("structure", "{name} has no nonlinear activation",
-                                 lambda ctx, s, c: m.ops(ctx, s), structure.check_no_nonlinearity),
+    "no_nonlinearity": CheckType("structure", "{name} has no nonlinear activation", _ops_and_linearity,
+                                 structure.check_no_nonlinearity, ("tolerance",)),
     "code_size": CheckType("structure", "{name} encodes to a {width}-D code", _code_shape, structure.check_code_size,
                            ("width",), ("width",)),
     "parameter_count": CheckType("structure", "{name} has the handout's parameter count", _parameters,

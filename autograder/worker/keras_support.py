@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..operations import NONLINEARITIES, keras_activation, unknown
+
 # Keras layer class -> (op name of the torch vocabulary, settings read from the config)
 _LAYERS = {
     "Dense": "Linear",
@@ -39,9 +41,6 @@ _LAYERS = {
     "Softmax": "Softmax",
     "GaussianNoise": "GaussianNoise",
 }
-_ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax", "elu": "ELU",
-                "gelu": "GELU", "silu": "SiLU", "swish": "SiLU", "leaky_relu": "LeakyReLU", "selu": "SELU",
-                "softplus": "Softplus", "log_softmax": "LogSoftmax"}
 
 
 def keras_module():
@@ -104,6 +103,10 @@ def _settings(layer, kind: str, inputs) -> dict:
     return {}
 
 
+# Keras layer classes that are an activation of the vocabulary, or that change nothing at inference
+KNOWN_KERAS = {"Activation", *NONLINEARITIES, "InputLayer", "Normalization", "Rescaling", "Identity"}
+
+
 def trace_keras(model, run) -> list[dict]:
     """The layers ``run()`` calls, in call order, as the torch tracer reports ops: a Dense layer with an
     activation is a Linear followed by that activation."""
@@ -123,14 +126,16 @@ def trace_keras(model, run) -> list[dict]:
         if depth[0] == 0:
             kind = _LAYERS.get(type(layer).__name__, type(layer).__name__)
             if kind == "Activation":
-                kind = _ACTIVATIONS.get(_activation_name(layer.activation), "Activation")
+                kind = keras_activation(_activation_name(layer.activation)) or "Identity"
+            elif kind not in _LAYERS.values() and kind not in KNOWN_KERAS:
+                kind = unknown(kind)
             inputs = args[0] if args else None
             ops.append({"op": kind, "settings": _settings(layer, kind, inputs), "via": "keras",
                         "name": layer.name, "bias": bool(getattr(layer, "use_bias", False)),
                         "in_shape": _shape(inputs), "out_shape": _shape(output)})
             activation = _activation_name(getattr(layer, "activation", None)) if kind != "Activation" else None
-            if activation and kind in ("Linear", "Conv2d", "ConvTranspose2d"):
-                ops.append({"op": _ACTIVATIONS.get(activation, activation), "settings": {}, "via": "keras",
+            if keras_activation(activation) and kind in ("Linear", "Conv2d", "ConvTranspose2d"):
+                ops.append({"op": keras_activation(activation), "settings": {}, "via": "keras",
                             "name": f"{layer.name}.activation", "in_shape": _shape(output),
                             "out_shape": _shape(output)})
         return output

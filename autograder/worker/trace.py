@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from ..operations import unknown
+
 # Module classes that are layers, and the settings that define them.
 LAYER_MODULES = {
     nn.Conv2d: ("Conv2d", ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
@@ -33,6 +35,24 @@ LAYER_MODULES = {
     nn.SiLU: ("SiLU", ()),
     nn.Softmax: ("Softmax", ()),
     nn.LogSoftmax: ("LogSoftmax", ()),
+    nn.SELU: ("SELU", ()),
+    nn.Softplus: ("Softplus", ()),
+    nn.PReLU: ("PReLU", ()),
+    nn.Mish: ("Mish", ()),
+    nn.Hardswish: ("Hardswish", ()),
+    nn.Hardsigmoid: ("Hardsigmoid", ()),
+    nn.ReLU6: ("ReLU6", ()),  # before Hardtanh, its base class
+    nn.Hardtanh: ("Hardtanh", ()),
+    nn.LogSigmoid: ("LogSigmoid", ()),
+    nn.CELU: ("CELU", ()),
+    nn.Softsign: ("Softsign", ()),
+    nn.Tanhshrink: ("Tanhshrink", ()),
+    nn.Softshrink: ("Softshrink", ()),
+    nn.Hardshrink: ("Hardshrink", ()),
+    nn.GLU: ("GLU", ()),
+    nn.Threshold: ("Threshold", ()),
+    nn.RReLU: ("RReLU", ()),
+    nn.Softmin: ("Softmin", ()),
     nn.BatchNorm1d: ("BatchNorm1d", ("num_features",)),
     nn.BatchNorm2d: ("BatchNorm2d", ("num_features",)),
     nn.Dropout: ("Dropout", ()),
@@ -49,13 +69,19 @@ FUNCTIONS = {
     "avg_pool2d": "AvgPool2d", "interpolate": "Upsample", "upsample": "Upsample", "upsample_nearest": "Upsample",
     "conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d", "linear": "Linear",
     "dropout": "Dropout", "flatten": "Flatten",
+    "selu": "SELU", "selu_": "SELU", "softplus": "Softplus", "prelu": "PReLU", "mish": "Mish",
+    "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "hardtanh": "Hardtanh", "hardtanh_": "Hardtanh",
+    "relu6": "ReLU6", "logsigmoid": "LogSigmoid", "celu": "CELU", "softsign": "Softsign", "tanhshrink": "Tanhshrink",
+    "softshrink": "Softshrink", "hardshrink": "Hardshrink", "glu": "GLU", "threshold": "Threshold",
+    "rrelu": "RReLU", "softmin": "Softmin", "exp": "Exp", "exp_": "Exp",
+    # element-wise maths that is not linear: possibly an activation written by hand
+    **{name: unknown(name) for name in ("abs", "sqrt", "log", "sin", "cos", "clamp", "clamp_", "clamp_min",
+                                        "clip", "square", "__pow__", "pow", "erf", "sign", "maximum", "minimum")},
     "add": "add", "__add__": "add", "__radd__": "add", "add_": "add", "__iadd__": "add", "cat": "cat",
 }  # fmt: skip
 
 MATRIX_PRODUCTS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm"}
 
-NONLINEARITIES = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "SiLU", "Softmax", "LogSoftmax"}
-SHAPE_OPS = {"Flatten", "Unflatten", "Identity", "add", "cat"}
 
 
 def _plain(value):
@@ -167,6 +193,15 @@ class _Recorder(TorchFunctionMode):
         return result
 
 
+KNOWN_AFFINE = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Dropout, nn.Dropout2d, nn.Identity,
+                nn.Flatten, nn.Unflatten, nn.Conv1d, nn.Conv3d, nn.ConvTranspose1d, nn.Embedding)
+
+
+def _unknown_layer(module: nn.Module) -> bool:
+    """A leaf module the vocabulary does not know, which may be nonlinear (a custom activation, LayerNorm)."""
+    return not isinstance(module, KNOWN_AFFINE)
+
+
 def trace_ops(model: nn.Module, run) -> list[dict]:
     """Run ``run()`` (which calls the model) and return the ops it executed, in order."""
     recorder = _Recorder()
@@ -192,6 +227,11 @@ def trace_ops(model: nn.Module, run) -> list[dict]:
                 handles.append(module.register_forward_pre_hook(before))
                 handles.append(module.register_forward_hook(make_after(op, keys)))
                 break
+        else:
+            if not list(module.children()) and not isinstance(module, nn.modules.loss._Loss) and \
+                    module is not model and _unknown_layer(module):
+                handles.append(module.register_forward_pre_hook(before))
+                handles.append(module.register_forward_hook(make_after(unknown(type(module).__name__), ())))
     try:
         with recorder, torch.no_grad():
             run()

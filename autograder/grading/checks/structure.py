@@ -8,13 +8,12 @@ worker.
 from __future__ import annotations
 
 from ...layers import layer_parameters_by_formula
+from ...operations import REGULARISERS, SHAPE_OPS, WEIGHTED, is_unknown, nonlinear
 from ...results import Verdict
 from ...spec import LayerSpec
-from ...worker.trace import NONLINEARITIES, SHAPE_OPS
 from .expected import Expected
 
-WEIGHTED = {"Conv2d", "ConvTranspose2d", "Linear"}
-NOT_LAYERS = SHAPE_OPS | {"Dropout", "GaussianNoise"}
+NOT_LAYERS = SHAPE_OPS | REGULARISERS
 
 
 def layers_only(ops: list[dict]) -> list[dict]:
@@ -65,8 +64,8 @@ def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], trailing_ac
     judges them). A layer written as a function or a matrix product on parameters is the layer it computes,
     unless ``modules`` (the handout demands ``nn.Linear`` modules and the like).
     """
-    skipped = NOT_LAYERS if activations else NOT_LAYERS | NONLINEARITIES
-    positions = [i for i, op in enumerate(ops) if op["op"] not in skipped]
+    positions = [i for i, op in enumerate(ops)
+                 if op["op"] not in NOT_LAYERS and (activations or not nonlinear(op["op"]))]
     if not positions and expected:
         return (f"layer 1 should be {expected[0]}, but the forward pass runs no layer the grader recognises "
                 "(layer modules such as nn.Linear, their functions such as F.linear, or matrix products with "
@@ -87,7 +86,7 @@ def compare_layers(ops: list[dict], expected: tuple[LayerSpec, ...], trailing_ac
             if key not in relaxed and not _same(found, value) and not _same_padding(found, value, op):
                 return f"layer {n + 1} should be {want}, found {show(op)} ({key} {found})"
     trailing = positions[len(expected):]
-    if trailing_activation and len(trailing) == 1 and ops[trailing[0]]["op"] in NONLINEARITIES:
+    if trailing_activation and len(trailing) == 1 and nonlinear(ops[trailing[0]]["op"]):
         trailing = []  # the output activation: checked on its own
     if trailing:
         extra = ", ".join(show(ops[i]) for i in trailing)
@@ -133,7 +132,7 @@ def check_linear_layers(parts: dict[str, list[dict]], expected: Expected) -> Ver
         if len(linear) != wanted:
             problems.append(f"the {part} has {len(linear)} Linear layers, the handout asks for {wanted}")
         for a, b in zip(linear, linear[1:], strict=False):
-            if not any(op["op"] in NONLINEARITIES for op in layers[a + 1 : b]):
+            if not any(nonlinear(op["op"]) for op in layers[a + 1 : b]):
                 problems.append(f"the {part} has no nonlinearity between Linear layers {show(layers[a])} "
                                 f"and {show(layers[b])}")
     if problems:
@@ -145,9 +144,9 @@ def check_linear_layers(parts: dict[str, list[dict]], expected: Expected) -> Ver
 def check_no_nonlinearity_at_code(parts: dict[str, list[dict]], expected: Expected) -> Verdict:
     encoder, decoder = layers_only(parts["encoder"]), layers_only(parts["decoder"])
     problems = []
-    if encoder and encoder[-1]["op"] in NONLINEARITIES:
+    if encoder and nonlinear(encoder[-1]["op"]):
         problems.append(f"the encoder ends with {encoder[-1]['op']} after its last Linear layer")
-    if decoder and decoder[0]["op"] in NONLINEARITIES:
+    if decoder and nonlinear(decoder[0]["op"]):
         problems.append(f"the decoder starts with {decoder[0]['op']} before its first Linear layer")
     if problems:
         return Verdict(False, f"{expected.name}: " + " and ".join(problems) + "; the handout asks for no "
@@ -155,13 +154,27 @@ def check_no_nonlinearity_at_code(parts: dict[str, list[dict]], expected: Expect
     return Verdict(True, f"{expected.name} applies no nonlinearity entering or leaving the code")
 
 
-def check_no_nonlinearity(ops: list[dict], expected: Expected) -> Verdict:
-    """No activation function anywhere in the forward pass (a linear autoencoder)."""
-    found = [op for op in ops if op["op"] in NONLINEARITIES]
-    if found:
-        names = ", ".join(dict.fromkeys(op["op"] for op in found))
+def check_no_nonlinearity(measured: dict, expected: Expected) -> Verdict:
+    """No activation function anywhere in the forward pass (a linear autoencoder). ``measured``: the traced
+    ``ops`` and, when some operation is one the tracers do not know, the model's measured ``affinity``
+    (max |f(a) + f(b) - f(0) - f(a + b)| over the outputs' scale): the unknown operation passes only if the
+    model is numerically linear."""
+    ops = measured["ops"]
+    known = [op for op in ops if nonlinear(op["op"]) and not is_unknown(op["op"])]
+    if known:
+        names = ", ".join(dict.fromkeys(op["op"] for op in known))
         return Verdict(False, f"{expected.name}'s forward pass applies {names}; the handout asks for no "
                               "nonlinear activation at all. Remove it.")
+    unknown = list(dict.fromkeys(op["op"].split(":", 1)[1] for op in ops if is_unknown(op["op"])))
+    if unknown:
+        deviation, tolerance = measured.get("affinity"), expected.get("tolerance", 1e-4)
+        if deviation is None or deviation > tolerance:
+            measured_text = f"f(a) + f(b) - f(0) differs from f(a + b) by {deviation:.3g} (relative)" \
+                if deviation is not None else "its linearity could not be measured"
+            return Verdict(False, f"{expected.name}'s forward pass applies {', '.join(unknown)}, which is not "
+                                  f"linear ({measured_text}); the handout asks for no nonlinear activation at all")
+        return Verdict(True, f"{expected.name} applies {', '.join(unknown)}, and is measured linear "
+                             f"(f(a) + f(b) - f(0) = f(a + b) to {deviation:.1e}): no nonlinear activation")
     return Verdict(True, f"{expected.name} applies no nonlinear activation ({len(layers_only(ops))} layers, all "
                          "linear)")
 
