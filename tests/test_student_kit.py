@@ -117,12 +117,27 @@ def test_kit_holds_no_hidden_check(kits, assignment_id):
 def test_kit_holds_no_solution_and_no_written_answer(kits, assignment_id):
     folder = kits / assignment_id
     assert {p.name for p in folder.iterdir()} == KIT_FILES
-    assert {p.name for p in kits.iterdir()} == {*ASSIGNMENTS, "README.md"}
+    assert {p.name for p in kits.iterdir() if not p.name.endswith(".whl")} == {*ASSIGNMENTS, "README.md"}
     text = kit_data_text(kits, assignment_id)
     for word in ("solution", "thresholds.json", "calibration", "analytic", "derivations", "reference", "rubric"):
         assert word not in text, word
     problems = tomllib.loads((folder / "written.toml").read_text())["problems"]
     assert problems and all(set(p) == {"id", "title", "points"} for p in problems)
+
+
+def test_the_grader_students_install_holds_no_answer_key_and_the_readme_names_no_instructors_folder(kits):
+    import zipfile
+
+    from autograder.student_kit.wheel import answer_key_members
+
+    wheels = sorted(kits.glob("autograder-*.whl"))
+    assert len(wheels) == 1
+    names = zipfile.ZipFile(wheels[0]).namelist()
+    assert {"autograder/cli.py", "autograder/worker/client.py"} <= set(names) and not answer_key_members(wheels[0])
+    assert not [n for n in names if n.startswith("reference") or n.endswith(("thresholds.json", "written.toml"))]
+    readme = (kits / "README.md").read_text()
+    assert f"python3 -m pip install {kits.name}/{wheels[0].name}" in readme
+    assert f"autograder check --kit {kits.name}\n" in readme and str(kits.parent) not in readme
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)

@@ -26,7 +26,7 @@ from ..spec import Assignment, load_assignment, reference_root
 
 SETTINGS = "autograder-package.json"
 SCRIPTS = ("setup.sh", "run_autograder")
-PROJECT_FILES = ("pyproject.toml", "constraints.txt", "README.md", "scripts/install-sandbox.sh")
+PROJECT_FILES = ("pyproject.toml", "setup.py", "constraints.txt", "README.md", "scripts/install-sandbox.sh")
 SKIPPED = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store"}
 IDX_STEMS = {stem for pair in IDX_FILES.values() for stem in pair}
 

@@ -32,8 +32,10 @@ WRITTEN_HEADER = "The written problems of {id}, graded by hand: their points (th
 README = """\
 # Student self-check kit
 
-Check your work before you submit it, from the folder that holds your files:
+Install the grader once (it holds no answer key), then check your work before
+you submit it, from the folder that holds your files and this `{kit}` folder:
 
+    python3 -m pip install {kit}/{wheel}
     autograder check --kit {kit}
 
 (or put this folder beside your work, or inside it, as `kit/`: `autograder check`
@@ -101,12 +103,29 @@ def write_kit(assignment_id: str, out: Path) -> WrittenKit:
     (folder / "assignment.toml").write_text(toml_text.dumps(data, ASSIGNMENT_HEADER.format(id=assignment.id)))
     (folder / MANIFEST).write_text(toml_text.dumps({"assignment": assignment.id, "instructor": part.instructor},
                                                    MANIFEST_HEADER))
-    (Path(out) / "README.md").write_text(README.format(kit=Path(out)))
+    wheel = _student_wheel(Path(out))
+    (Path(out) / "README.md").write_text(README.format(kit=Path(out).name or "kit", wheel=wheel))
     checked = _reconciled(assignment, validated(parse_assignment(folder / "assignment.toml")), part.instructor)
     instructor = dict(part.instructor)
     if written:
         instructor[WRITTEN] = float(sum(p["points"] for p in written))
     return WrittenKit(folder, checked, instructor)
+
+
+def _student_wheel(out: Path) -> str:
+    """The wheel students install, built into the kit (its file name), or the package's name when it cannot be
+    built here (an installation without a source checkout): then the instructor hands one out."""
+    from .wheel import WheelError, build_student_wheel
+
+    existing = sorted(out.glob("autograder-*.whl"))
+    if existing:
+        return existing[-1].name
+    try:
+        return build_student_wheel(out).name
+    except WheelError as error:
+        print(f"autograder student-kit: {error}; students need the grader without its answer key "
+              "(AUTOGRADER_WITHOUT_ANSWER_KEY=1 pip wheel --no-deps .)")
+        return "autograder-*.whl"
 
 
 def _reconciled(assignment, kit, instructor: dict[str, float]) -> float:
