@@ -370,3 +370,33 @@ def test_a_students_payload_reaches_no_report_as_code_and_stops_no_batch(tmp_pat
     message = next(f.get("message") for f in failures if "bad" in f.get("message", ""))
     assert "\x1b" not in message and "\\x1b]0;pwned" in message and "\ufffd" in message
     assert (out / "next-student.json").is_file() and (out / "next-student.html").is_file()
+
+
+ADD_KEYS = '''
+import ctypes, platform
+_libc = ctypes.CDLL(None, use_errno=True)
+_add_key = {"x86_64": 248, "aarch64": 217}[platform.machine()]
+for _ring in (-3, -4, -5):  # the session, user and user session keyrings
+    _libc.syscall(_add_key, b"user", b"autograder-leak-%d" % -_ring, b"secret", 6, ctypes.c_long(_ring))
+'''
+READ_KEYS = '''
+_seen = [line for line in open("/proc/keys").read().splitlines() if "autograder-leak" in line]
+if _seen:
+    raise RuntimeError("keys left by another submission: " + "; ".join(_seen))
+'''
+
+
+@pytest.mark.skipif(not Path("/proc/keys").exists(), reason="this kernel has no keyrings")
+def test_a_key_one_submission_adds_is_not_in_the_next_ones_keyrings(tmp_path):
+    from autograder.grading.batch import grade_many
+
+    good = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+    first, second = tmp_path / "a-adds-keys", tmp_path / "b-looks-for-them"
+    for folder, code in ((first, ADD_KEYS), (second, READ_KEYS)):
+        shutil.copytree(good, folder)
+        append = folder / "prob5_AE.py"
+        append.write_text(append.read_text() + code)
+    results = grade_many([first, second], jobs=1, device="cpu", keyword="files/prob5_AE.py/imports")
+    imports = {r.submission: r.checks[0] for r in results}
+    assert imports["a-adds-keys"].passed
+    assert imports["b-looks-for-them"].passed, imports["b-looks-for-them"].feedback

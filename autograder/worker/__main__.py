@@ -44,6 +44,9 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     process forked from a warm template, ``worker/zygote.py``, with the same settings)."""
     if settings.get("drop_uid") is not None and os.geteuid() == 0:
         drop_privileges(int(settings["drop_uid"]))
+    from .keyrings import fresh_keyrings
+
+    fresh_keyrings()  # nothing a submission before it, under the same uid, left in a keyring
     if settings.get("copy_from"):
         copy_submission(Path(settings["copy_from"]), Path.cwd())
 
