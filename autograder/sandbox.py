@@ -286,6 +286,10 @@ class Launcher:
             pass
         self._remove_cgroup()
         self._remove_work()
+        if self.bwrap is None and self.drop_uid is not None:  # the host's IPC namespace: what the worker's uid left
+            from .ipc_objects import remove_ipc
+
+            remove_ipc(self.drop_uid)
 
     def _remove_cgroup(self) -> None:
         if self._cgroup is not None:

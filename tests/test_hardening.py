@@ -400,3 +400,52 @@ def test_a_key_one_submission_adds_is_not_in_the_next_ones_keyrings(tmp_path):
     imports = {r.submission: r.checks[0] for r in results}
     assert imports["a-adds-keys"].passed
     assert imports["b-looks-for-them"].passed, imports["b-looks-for-them"].feedback
+
+
+MAKE_IPC = '''
+import ctypes, os
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.shmget(0x6a6a01, 4096, 0o1600)  # IPC_CREAT | 0600
+_libc.msgget(0x6a6a02, 0o1600)
+_libc.semget(0x6a6a03, 1, 0o1600)
+try:
+    open("/dev/shm/autograder-leak", "w").write("secret")
+except OSError:
+    pass  # under bubblewrap /dev/shm is the grader's, not writable
+'''
+FIND_IPC = '''
+import os
+_left = [line for kind in ("shm", "msg", "sem") for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+         if line.split()[0] in ("6973953", "6973954", "6973955")]
+_left += ["/dev/shm/autograder-leak"] if os.path.exists("/dev/shm/autograder-leak") else []
+if _left:
+    raise RuntimeError("IPC objects left by another submission: " + "; ".join(_left))
+'''
+
+
+@pytest.mark.parametrize("bubblewrap", ["on", "off"])
+@pytest.mark.skipif(not Path("/proc/sysvipc/shm").exists(), reason="no System V IPC here")
+def test_ipc_objects_one_submission_makes_are_gone_for_the_next(bubblewrap, tmp_path, monkeypatch):
+    from autograder.grading.batch import grade_many
+
+    if bubblewrap == "on" and sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed here")
+    if bubblewrap == "off" and not (os.geteuid() == 0 and sandbox.can_drop_privileges_without_bwrap()):
+        pytest.skip("without bubblewrap and without a uid drop the worker runs as the grader's own user, whose IPC "
+                    "objects the grader does not remove (README)")
+    monkeypatch.setenv("AUTOGRADER_BWRAP", "1" if bubblewrap == "on" else "0")
+    monkeypatch.setenv(sandbox.UNSAFE_ENV, "1")
+    sandbox.bwrap_path.cache_clear()
+    good = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+    first, second = tmp_path / "a-makes-ipc", tmp_path / "b-looks-for-it"
+    for folder, code in ((first, MAKE_IPC), (second, FIND_IPC)):
+        shutil.copytree(good, folder)
+        append = folder / "prob5_AE.py"
+        append.write_text(append.read_text() + code)
+    try:
+        results = grade_many([first, second], jobs=1, device="cpu", keyword="files/prob5_AE.py/imports")
+    finally:
+        sandbox.bwrap_path.cache_clear()
+    imports = {r.submission: r.checks[0] for r in results}
+    assert imports["a-makes-ipc"].passed, imports["a-makes-ipc"].feedback
+    assert imports["b-looks-for-it"].passed, imports["b-looks-for-it"].feedback

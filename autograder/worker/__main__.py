@@ -44,9 +44,12 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     process forked from a warm template, ``worker/zygote.py``, with the same settings)."""
     if settings.get("drop_uid") is not None and os.geteuid() == 0:
         drop_privileges(int(settings["drop_uid"]))
+    from ..ipc_objects import remove_ipc
     from .keyrings import fresh_keyrings
 
     fresh_keyrings()  # nothing a submission before it, under the same uid, left in a keyring
+    if os.geteuid() != 0:
+        remove_ipc(os.geteuid())  # nor in shared memory, a message queue or a semaphore
     if settings.get("copy_from"):
         copy_submission(Path(settings["copy_from"]), Path.cwd())
 
