@@ -282,3 +282,19 @@ def test_a_graded_batch_gets_a_similarity_section_and_a_failure_there_leaves_the
     monkeypatch.setattr(similarity_batch, "compare_batch", broken)
     section = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
     assert section == "similarity: not compared (RuntimeError: copydetect fell over); the grades stand"
+
+
+def test_weight_files_are_read_within_a_submissions_and_a_batchs_budget(tmp_path, monkeypatch):
+    for index in range(4):
+        folder = tmp_path / f"s{index}"
+        folder.mkdir()
+        for name in ("a.pt", "b.pt"):
+            torch.save({"w": torch.randn(64, 64)}, folder / name)  # about 17 kB each, unpacked
+    size = weights.unpacked_bytes(tmp_path / "s0" / "a.pt")
+    monkeypatch.setattr(weights, "SUBMISSION_BYTES", size + 10)  # one file of each submission
+    found, notes = weights.weight_files(tmp_path / "s0")
+    assert len(found) == 1 and "past the" in notes[0] and "of one submission" in notes[0]
+    batch = weights.Budget(size * 2 + 10)  # two files of the batch in all
+    read = [weights.weight_files(tmp_path / f"s{index}", batch) for index in range(4)]
+    assert [len(f) for f, _ in read] == [1, 1, 0, 0]
+    assert "of the batch" in read[2][1][0]

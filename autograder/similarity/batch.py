@@ -17,7 +17,7 @@ from . import thresholds as t
 from .code import CodeMatch, boilerplate_hashes, common_hashes, compare_code, fingerprint, without
 from .collect import SubmissionCode, code_of_folder
 from .structure import unusual_structures
-from .weights import WeightFile, compare_weights, weight_files
+from .weights import Budget, WeightFile, compare_weights, weight_files
 
 FLAGGED_KINDS = ("code", "weights", "structure")
 REFERENCE_WEIGHTS = "reference weights"  # both hold the reference solution's weights: said, never flagged
@@ -75,7 +75,7 @@ class _Taken:
     recognised: str | None
 
 
-def _take(path: Path, name: str, notes: list[str]) -> _Taken | None:
+def _take(path: Path, name: str, notes: list[str], budget: Budget | None = None) -> _Taken | None:
     """A submission's code and weights, read from a scratch copy (a zip unpacked with the grader's care)."""
     from ..grading.session import recognise_assignment
 
@@ -86,7 +86,7 @@ def _take(path: Path, name: str, notes: list[str]) -> _Taken | None:
             notes.append(f"{name}: left out, {error}")
             return None
         code = code_of_folder(submission.root, name)
-        weights, weight_notes = weight_files(submission.root)
+        weights, weight_notes = weight_files(submission.root, budget)
         try:
             recognised = recognise_assignment(submission)
         except SubmissionError:
@@ -209,9 +209,9 @@ def _structure_findings(names: tuple[str, str], files: tuple[list[WeightFile], l
 def compare_batch(paths: list[Path], assignment_id: str | None = None, starters: list[Path] = ()) -> SimilarityReport:
     """Compare every pair of the submissions at ``paths`` (folders or zips)."""
     notes: list[str] = []
-    taken = {}
+    taken, budget = {}, Budget()
     for path, name in zip(paths, _names(paths), strict=True):
-        if (got := _take(Path(path), name, notes)) is not None:
+        if (got := _take(Path(path), name, notes, budget)) is not None:
             taken[name] = got
     assignment = _assignment(assignment_id, taken, notes)
     starter_documents, boilerplate = _starter_documents(assignment, starters, notes)

@@ -14,11 +14,26 @@ from pathlib import Path
 import numpy as np
 
 from ..grading.limits import TRUSTED_WEIGHTS_BYTES
-from ..state_dicts import read_state_dict
+from ..state_dicts import read_state_dict, unpacked_bytes
 from ..submission import CLUTTER, regular_files
 from .thresholds import WEIGHT_MIN_COVERAGE
 
 WEIGHT_SUFFIXES = (".pt", ".pth")
+SUBMISSION_BYTES = 512 * 1024 * 1024  # unpacked weight files read of one submission
+BATCH_BYTES = 4 * 1024 * 1024 * 1024  # ... of a whole batch: what the comparison holds in memory at most
+
+
+class Budget:
+    """Bytes of weight files still to be read (as their archives declare them unpacked)."""
+
+    def __init__(self, total: int = BATCH_BYTES):
+        self.left = total
+
+    def take(self, size: int) -> bool:
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
 
 
 @dataclass(frozen=True)
@@ -53,12 +68,23 @@ def read_weight_file(path: Path, origin: str) -> tuple[WeightFile | None, str | 
     return (WeightFile(origin, tensors), None) if tensors else (None, f"{origin}: holds no floating-point tensors")
 
 
-def weight_files(folder: Path) -> tuple[list[WeightFile], list[str]]:
-    """Every readable weight file under ``folder``, and notes on those that were not read."""
+def weight_files(folder: Path, batch: Budget | None = None) -> tuple[list[WeightFile], list[str]]:
+    """Every readable weight file under ``folder``, and notes on those that were not read: over the grader's
+    limit, or past the submission's budget of bytes read (``SUBMISSION_BYTES``) or the batch's (``batch``)."""
     found, notes = [], []
+    own = Budget(SUBMISSION_BYTES)
     for path in regular_files(folder):
         relative = path.relative_to(folder)
         if path.suffix.lower() in WEIGHT_SUFFIXES and not CLUTTER & set(relative.parts):
+            size = unpacked_bytes(path)
+            if size <= TRUSTED_WEIGHTS_BYTES and not own.take(size):
+                notes.append(f"{relative}: not read, past the {SUBMISSION_BYTES >> 20} MB of weight files read of "
+                             "one submission")
+                continue
+            if size <= TRUSTED_WEIGHTS_BYTES and batch is not None and not batch.take(size):
+                notes.append(f"{relative}: not read, past the {BATCH_BYTES >> 30} GB of weight files read of the "
+                             "batch")
+                continue
             weights, note = read_weight_file(path, str(relative))
             found.extend([weights] if weights else [])
             notes.extend([note] if note else [])
