@@ -131,7 +131,8 @@ def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], W
             return [key], (number, key)
         if match.re is _BARE_NUMBER and not parts and after.strip() and not re.match(r"^\s*[:.\-–)]", after):
             return [], within  # "## 1 Machine Learning Essentials": a number, then words, is not a problem
-        return _keys(number, parts), (number if "." not in number and not parts else None, number)
+        top = number.split(".")[0]  # "Answer 3.3" is within exercise 3: a "Task 4" after it is 3.4
+        return _keys(number, parts), (top if not parts or "." in number else exercise, number)
     if heading and problem and (match := _BARE_PART.match(text)):
         parts, _ = _parts(text[match.end():], match["part"] or match["bare"])
         return _keys(problem, parts), within
