@@ -130,7 +130,7 @@ def cmd_examples(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .grading.batch import warn_missing_protection
+    from .grading.batch import announcing, warn_missing_protection
     from .grading.runner import grade
     from .report.terminal import render_check_summary, render_submission
     from .spec import available_assignments, load_assignment
@@ -143,8 +143,9 @@ def cmd_check(args) -> int:
                   "(the kit your instructor handed out), or put it beside your folder as kit/", file=sys.stderr)
             return 2
         warn_missing_protection(args.device)
-        result = grade(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
-                       public_only=True, keyword=args.keyword)
+        with announcing():
+            result = grade(args.path, assignment_id=args.assignment, data_dir=args.data_dir, device=args.device,
+                           public_only=True, keyword=args.keyword)
         if kit is not None:
             result.notes.append(f"checked with the student kit in {kit}: its public checks only")
         print(render_submission(result))

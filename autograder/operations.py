@@ -14,7 +14,7 @@ NONLINEARITIES = frozenset({
     "PReLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "ReLU6", "LogSigmoid", "CELU", "Softsign",
     "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Threshold", "RReLU", "Softmin", "Exp",
 })  # fmt: skip
-SHAPE_OPS = frozenset({"Flatten", "Unflatten", "Identity", "add", "cat"})
+SHAPE_OPS = frozenset({"Flatten", "Unflatten", "Identity", "Reshape", "add", "cat"})
 REGULARISERS = frozenset({"Dropout", "GaussianNoise"})  # nothing at inference
 UNKNOWN = "Unknown:"
 

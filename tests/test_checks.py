@@ -123,9 +123,13 @@ def test_a_custom_activation_module_is_unknown_and_measured():
         def forward(self, x):
             return x * x * x
 
-    model = nn.Sequential(nn.Linear(3, 2), Cube(), nn.BatchNorm1d(2), nn.Linear(2, 3)).eval()
+    class Reshape(nn.Module):
+        def forward(self, x):
+            return x.view(len(x), 2, 1)
+
+    model = nn.Sequential(nn.Linear(3, 2), Cube(), nn.BatchNorm1d(2), Reshape(), nn.Flatten(), nn.Linear(2, 3)).eval()
     assert [o["op"] for o in trace_ops(model, lambda: model(torch.randn(4, 3)))] == [
-        "Linear", "Unknown:Cube", "BatchNorm1d", "Linear"]
+        "Linear", "Unknown:Cube", "BatchNorm1d", "Reshape", "Flatten", "Linear"]
 
 
 def test_code_size():

@@ -85,8 +85,17 @@ def grade_many(submissions: list[Path], *, jobs: int = 1, out=None, force: bool 
         kept.extend(results)
     bar = tqdm(total=len(submissions), initial=len(results), unit="submission", disable=not progress or None,
                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    lines = progress and bar.disable  # no terminal (a CI log, a file): a line per submission instead of a bar
+    if lines:
+        print(f"autograder: grading {len(todo)} submission(s), {jobs} at a time"
+              + (f" ({len(results)} already graded)" if results else ""), file=sys.stderr, flush=True)
     with bar:
         for path, result in _run(todo, jobs, executor, address, options, per_submission):
+            if lines:
+                done = len(results) + 1
+                score = f"{result.score:g}/{result.max_score:g}" if not result.error else "not graded"
+                print(f"autograder: [{done}/{len(submissions)}] {result.submission}: {score} ({result.seconds:.0f} s)",
+                      file=sys.stderr, flush=True)
             if store:
                 for failure in store.save(result, stamps[path]):
                     result.staff_log.append(failure)
@@ -135,6 +144,25 @@ def _run(todo: list[Path], jobs: int, executor: str, address: str | None, option
             warm.close()
 
 
+class announcing:  # noqa: N801 - used as a statement: `with announcing():`
+    """While grading one submission, each long stage is said on stderr as it starts ("running hw.ipynb",
+    "training AE (300 steps of 64)"), so that minutes of work never look like a hang."""
+
+    def __enter__(self):
+        from . import link
+
+        self.started = time.monotonic()
+        link.announce = lambda what: print(f"autograder: [{time.monotonic() - self.started:5.1f} s] {what}",
+                                           file=sys.stderr, flush=True)
+        return self
+
+    def __exit__(self, *exc):
+        from . import link
+
+        link.announce = None
+        return False
+
+
 def grade_safely(path: Path, **options) -> SubmissionResult:
     """``grade``, and should the grader itself fail, a result that says so (with the traceback for the staff)."""
     try:
@@ -159,7 +187,8 @@ def grade_paths(args) -> int:
         return 2
     options = dict(assignment_id=args.assignment, data_dir=args.data_dir, device=args.device, keyword=args.keyword)
     if len(submissions) == 1 and not args.out:
-        write_reports(grade_many(submissions, **options), args)
+        with announcing():
+            write_reports(grade_many(submissions, **options), args)
         return 0
     out = Path(args.out or "autograder-results")
     jobs = args.jobs or resources.default_jobs(str(choose_device(args.device)))

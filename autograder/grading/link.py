@@ -18,6 +18,7 @@ from . import limits
 from .outcomes import CheckFailed, NotGradable, student_traceback
 
 PROFILED_BY_WHAT = ("load_notebook", "train_predict", "call", "import")  # calls profiled one by one
+announce = None  # set by a command grading one submission: called with what each long call starts doing
 
 
 class WorkerLink:
@@ -84,6 +85,8 @@ class WorkerLink:
                 self._profiled("waiting for the data to load", time.monotonic() - waited, 0.0)
             before, started = self.worker.used_cpu, time.monotonic()
             label = f"{op}: {what}" if op in PROFILED_BY_WHAT else op
+            if announce is not None and op in PROFILED_BY_WHAT and attempt == 1:
+                announce(what)
             try:
                 header, out = self.worker.call(op, what, timeout, arrays=arrays, **fields)
                 self.cpu_seconds += self.worker.used_cpu - before

@@ -57,6 +57,7 @@ class _State:
         self.sources: dict[int, str] = {}  # notebook cell index -> its source
         self.cell: int | None = None  # the notebook cell running now
         self.bindings: dict[str, list] = {}  # name -> [(cell, value)] for classes, functions and models
+        self.seed = 0  # the notebook's; each cell is seeded from it and its index
         self.watched: set[str] = set()  # names whose every binding is kept, whatever they hold (answers)
         self.hooks: list = []  # what recording roles installed, removed before the grader's requests
 
@@ -428,7 +429,8 @@ def install(settings: dict) -> None:
     root = str(Path.cwd().resolve())
     if root not in sys.path:
         sys.path.append(root)  # the notebook imports the student's .py files, after the standard paths
-    seed_everything(int(settings.get("seed", 0)))
+    state.seed = int(settings.get("seed", 0))
+    seed_everything(state.seed)
     use_share(settings)
     cuda_shim.install()
     redirect_torchvision_datasets(settings.get("torchvision_root"))
@@ -450,6 +452,8 @@ def install(settings: dict) -> None:
             state.steps, state.in_cell, state.loader_batch = 0, True, False
             state.repeated, state.repeated_inputs, state.forwards = {}, set(), {}
             state.cell = _cell_index(getattr(info, "raw_cell", ""))
+            if state.cell is not None:  # each cell starts from its own seed: what the grader cut in the cells
+                seed_everything(state.seed * 100_003 + state.cell)  # before it cannot change its random numbers
 
     def after(result=None):
         state.depth = max(0, state.depth - 1)  # the set-up cell ends without having started

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ..operations import unknown
+from ..operations import is_unknown, unknown
 
 # Module classes that are layers, and the settings that define them.
 LAYER_MODULES = {
@@ -197,6 +197,18 @@ KNOWN_AFFINE = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Dropout, nn.D
                 nn.Flatten, nn.Unflatten, nn.Conv1d, nn.Conv3d, nn.ConvTranspose1d, nn.Embedding)
 
 
+def _same_values(inputs, output) -> bool:
+    """The output holds exactly the input's values, in order: a module that only reshapes (a view, a permute of
+    size-1 axes), not a layer."""
+    first = inputs[0] if inputs else None
+    if not isinstance(first, torch.Tensor) or not isinstance(output, torch.Tensor) or first.numel() != output.numel():
+        return False
+    try:
+        return bool(torch.equal(first.reshape(-1), output.reshape(-1)))
+    except RuntimeError:
+        return False
+
+
 def _unknown_layer(module: nn.Module) -> bool:
     """A leaf module the vocabulary does not know, which may be nonlinear (a custom activation, LayerNorm)."""
     return not isinstance(module, KNOWN_AFFINE)
@@ -216,7 +228,8 @@ def trace_ops(model: nn.Module, run) -> list[dict]:
         def after(module, inputs, output):
             recorder.depth -= 1
             if recorder.depth == 0:
-                recorder.ops.append({"op": op, "settings": _module_settings(module, keys), "via": "module",
+                kind = "Reshape" if is_unknown(op) and _same_values(inputs, output) else op
+                recorder.ops.append({"op": kind, "settings": _module_settings(module, keys), "via": "module",
                                      "name": names.get(module, ""), "bias": getattr(module, "bias", None) is not None,
                                      "in_shape": _shape(inputs[0]) if inputs else None, "out_shape": _shape(output)})
         return after
