@@ -131,6 +131,10 @@ def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], W
             return [key], (number, key)
         if match.re is _BARE_NUMBER and not parts and after.strip() and not re.match(r"^\s*[:.\-–)]", after):
             return [], within  # "## 1 Machine Learning Essentials": a number, then words, is not a problem
+        if match.re is _BARE_NUMBER and not parts and exercise and "." not in number and \
+                re.fullmatch(r"[\s.:)]*", after):
+            key = f"{exercise}.{number}"  # "## 2." under "## Exercise 1": its second question, 1.2
+            return [key], (exercise, key)
         top = number.split(".")[0]  # "Answer 3.3" is within exercise 3: a "Task 4" after it is 3.4
         return _keys(number, parts), (top if not parts or "." in number else exercise, number)
     if heading and problem and (match := _BARE_PART.match(text)):

@@ -132,15 +132,17 @@ def test_results_json_follows_gradescope_format():
     assert data["output_format"] == data["test_output_format"] == data["test_name_format"] == "text"
     assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
     ungradable = data["tests"][3]
-    assert ungradable["tags"] == ["not gradable"] and ungradable["output"].startswith("not graded here")
+    assert ungradable["tags"] == ["not gradable"] and ungradable["output"].startswith("Graded by your instructor")
+    assert ungradable["visibility"] == "hidden" and "fashion" not in ungradable["output"]  # instructions: staff only
+    assert "data set 'fashion'" in ungradable["extra_data"]["staff"]
     assert "Graded by hand, not by the autograder: 2 points (1.1 (2))." in data["output"]
-    assert "3 points could not be graded by the autograder" in data["output"]
+    assert "3 points are graded by your instructor" in data["output"]
 
 
 def test_hidden_checks_stay_hidden_and_public_feedback_shows_at_once():
     data = gradescope_results(_result())
     assert data["visibility"] == "visible" and data["stdout_visibility"] == "hidden"
-    assert [t["visibility"] for t in data["tests"]] == ["visible", "after_published", "after_due_date", "visible"]
+    assert [t["visibility"] for t in data["tests"]] == ["visible", "after_published", "after_due_date", "hidden"]
     assert data["tests"][0]["output"] == "a 2-D code"
 
 

@@ -52,11 +52,12 @@ def test_tasks_and_bare_parts_are_read_within_the_heading_above():
     found = []
     for line in ["## Exercise 2 - CNN Classifier", "### 1.2.1 Task 1", "#### 1.2.2 Task 2", "#### Exercise 3, Task 4",
                  "**Task 2.1**", "<h2>Exercise 3: CNN Autoencoder</h2>", "### Task 1", "Task 3 of Exercise 5",
-                 "Answer 3.4", "### 3.5 Task 5", "## Problem 4", "### (b)", "**Part (c)**"]:
+                 "Answer 3.4", "### 3.5 Task 5", "## Problem 4", "### (b)", "**Part (c)**", "## Exercise 1", "## 2.",
+                 "## 3. Convolutional autoencoders"]:
         keys, within = markers(line, within)
         found.append(keys)
     assert found == [["2"], ["2.1"], ["2.2"], ["3.4"], ["2.1"], ["3"], ["3.1"], ["5.3"], ["3.4"], ["3.5"], ["4"],
-                     ["4b"], ["4c"]]
+                     ["4b"], ["4c"], ["1"], ["1.2"], ["3"]]
 
 
 def test_a_heading_naming_several_parts_gives_each_the_cells_under_it():

@@ -23,8 +23,8 @@ TOP_KEYS = {"score", "execution_time", "output", "output_format", "test_output_f
             "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
 TEST_KEYS = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags",
              "visibility", "extra_data"}
-NOT_GRADABLE = ("not graded here: the grader lacks what this check needs (not a fault found in your work); "
-                "the course staff will grade it. ")
+NOT_GRADABLE = ("Graded by your instructor: the autograder could not grade this check here (not a fault found in "
+                "your work).")
 
 
 def gradescope_results(result: SubmissionResult) -> dict:
@@ -48,8 +48,10 @@ def _test(check: CheckResult) -> dict:
     test = {"name": check.title, "number": check.check_id, "score": check.points, "max_score": check.max_points,
             "status": "passed" if check.passed else "failed", "output": check.feedback,
             "visibility": check.visibility}
-    if not check.gradable:  # Gradescope knows passed and failed only
-        test.update(output=NOT_GRADABLE + check.feedback, tags=["not gradable"])
+    if not check.gradable:  # Gradescope knows passed and failed only: hidden from students, who are told in the
+        # overall output; what the staff need (which data, how to provide it) is in extra_data and the hidden stdout
+        test.update(output=NOT_GRADABLE, tags=["not gradable"], visibility="hidden",
+                    extra_data={"staff": check.feedback})
     return test
 
 
@@ -59,8 +61,8 @@ def _overall_output(result: SubmissionResult) -> str:
         parts = ", ".join(f"{p['problem']} ({p['points']:g})" for p in result.manual)
         lines.append(f"Graded by hand, not by the autograder: {result.manual_points:g} points ({parts}).")
     if result.not_gradable_points:
-        lines.append(f"{result.not_gradable_points:g} points could not be graded by the autograder; the course "
-                     "staff will grade them.")
+        lines.append(f"{result.not_gradable_points:g} points are graded by your instructor (the autograder could not "
+                     "grade those checks here); they are not in this score.")
     return "\n".join(lines)
 
 
