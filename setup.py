@@ -7,6 +7,6 @@ import os
 
 from setuptools import find_namespace_packages, setup
 
-WITHOUT_ANSWER_KEY = bool(os.environ.get("AUTOGRADER_WITHOUT_ANSWER_KEY"))
+WITHOUT_ANSWER_KEY = os.environ.get("AUTOGRADER_WITHOUT_ANSWER_KEY", "") not in ("", "0")
 INCLUDE = ["autograder*"] if WITHOUT_ANSWER_KEY else ["autograder*", "reference*"]
 setup(packages=find_namespace_packages(include=INCLUDE, exclude=["*__pycache__*"]))

@@ -100,8 +100,11 @@ def _keys(number: str, parts: list[str]) -> list[str]:
 Within = tuple  # (the exercise a "Task M" belongs to, the problem a bare "(d)" belongs to)
 
 
-def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], Within]:
-    """The problems a line names (normalised keys: '1d', '3.1', '2a'), and what later lines are within."""
+def line_markers(line: str, within: Within = (None, None), titled_numbers: bool = True) -> tuple[list[str], Within]:
+    """The problems a line names (normalised keys: '1d', '3.1', '2a'), and what later lines are within.
+    ``titled_numbers``: a heading that is a number and a title ("## 2. Convolutional autoencoders") names problem
+    2; in a notebook whose headings name problems in words, such a heading is a step within one ("### 1. Load the
+    data") and names nothing."""
     text = plain(line)
     if not text:
         return [], within
@@ -131,6 +134,9 @@ def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], W
             return [key], (number, key)
         if match.re is _BARE_NUMBER and not parts and after.strip() and not re.match(r"^\s*[:.\-–)]", after):
             return [], within  # "## 1 Machine Learning Essentials": a number, then words, is not a problem
+        if match.re is _BARE_NUMBER and not parts and "." not in number and not titled_numbers and \
+                re.sub(r"^[\s.:)\-–]*", "", after):
+            return [], within  # "### 1. Load the data" in a notebook of "Problem N" headings: a step
         if match.re is _BARE_NUMBER and not parts and exercise and "." not in number and \
                 re.fullmatch(r"[\s.:)]*", after):
             key = f"{exercise}.{number}"  # "## 2." under "## Exercise 1": its second question, 1.2
@@ -143,12 +149,19 @@ def line_markers(line: str, within: Within = (None, None)) -> tuple[list[str], W
     return [], within
 
 
-def markers(text: str, within: Within = (None, None)) -> tuple[list[str], Within]:
+def worded(line: str) -> bool:
+    """The line names a problem in words ("Problem 2", "Task 1", "Part (d) of Problem 1", "Answer 1.d")."""
+    text = _NUMBERING.sub("", plain(line))
+    return bool(_KEYWORD.match(text) or _PART_OF.match(text) or _TASK_OF.match(text) or
+                (_ANSWER_NUMBER.match(text) and line_markers(line)[0]))
+
+
+def markers(text: str, within: Within = (None, None), titled_numbers: bool = True) -> tuple[list[str], Within]:
     """The problems a markdown cell names (those of its last line that names any), and the problem later
-    cells are within."""
+    cells are within (``titled_numbers``: see ``line_markers``)."""
     found: list[str] = []
     for line in text.splitlines():
-        keys, within = line_markers(line, within)
+        keys, within = line_markers(line, within, titled_numbers)
         if keys:
             found = keys
     return found, within

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .headings import line_markers, markers, plain
+from .headings import line_markers, markers, plain, worded
 from .prose_numbers import Written, numbers_written
 from .submission import Submission
 
@@ -95,12 +95,15 @@ def normalise(problem: str) -> str:
 
 
 def _marked_cells(notebook):
-    """``(index, cell, markers)`` for every cell, read in order so that a task is read within its exercise."""
+    """``(index, cell, markers)`` for every cell, read in order so that a task is read within its exercise. In a
+    notebook whose headings name problems in words, a numbered heading with a title is a step, not a problem."""
+    titled = not any(worded(line) for cell in notebook.cells if cell.cell_type == "markdown"
+                     for line in cell.source.splitlines())
     within = (None, None)
     for index, cell in enumerate(notebook.cells):
         found = []
         if cell.cell_type == "markdown":
-            found, within = markers(cell.source, within)
+            found, within = markers(cell.source, within, titled)
         yield index, cell, [normalise(key) for key in found]
 
 

@@ -84,24 +84,36 @@ class Usage:
     waited: float  # seconds ready to run, not running
 
 
-def tree_usage(root: int | None) -> Usage | None:
-    """The tree's usage so far; None where it cannot be read (no /proc, the process is gone)."""
+def tree_usage(root: int | None, pids: set[int] | None = None) -> Usage | None:
+    """The tree's usage so far (``pids``: its processes as last listed, instead of listing them again); None where
+    it cannot be read (no /proc, the process is gone)."""
     if root is None or not PROC.is_dir():
         return None
-    tree = descendants(root)
-    if not tree:
+    if pids is None:
+        tree = descendants(root)
+    else:
+        tree = {pid: stat[1] for pid in pids if (stat := _stat(pid)) is not None}
+    if not tree or root not in tree:
         return None
     return Usage(sum(tree.values()), sum(_waited(pid) for pid in tree))
+
+
+RESCAN_SECONDS = 2.0  # how often a clock lists the tree's processes again (listing reads every process's stat)
 
 
 class TreeClock:
     """Usage of a process tree since the clock was made. Processes that end during the interval take their
     CPU time with them unless their parent reaps them (it then counts in the parent's children's time), so the
-    reading never goes back: it keeps the largest seen."""
+    reading never goes back: it keeps the largest seen. The tree's processes are listed every RESCAN_SECONDS,
+    and between listings only theirs are read."""
 
     def __init__(self, root: int | None):
+        import time
+
         self.root = root
-        self.start = tree_usage(root)
+        self._pids = set(descendants(root)) if root is not None and PROC.is_dir() else set()
+        self._listed = time.monotonic()
+        self.start = tree_usage(root, self._pids) if self._pids else None
         self._best = Usage(0.0, 0.0)
 
     @property
@@ -109,9 +121,13 @@ class TreeClock:
         return self.start is not None
 
     def since(self) -> Usage | None:
+        import time
+
         if self.start is None:
             return None
-        now = tree_usage(self.root)
+        if time.monotonic() - self._listed > RESCAN_SECONDS:
+            self._pids, self._listed = set(descendants(self.root)) or self._pids, time.monotonic()
+        now = tree_usage(self.root, self._pids)
         if now is None:
             return self._best
         used = Usage(max(self._best.cpu, now.cpu - self.start.cpu),

@@ -83,7 +83,7 @@ def _excluded(text: str, start: int, end: int, numbers: list[tuple[int, int]]) -
         j = index
         while 0 <= j + step < len(numbers):
             a, b = sorted((numbers[j], numbers[j + step]))
-            if not re.fullmatch(r"\s*,\s*(?:and\s+|or\s+)?", text[a[1]:b[0]]):
+            if not re.fullmatch(r"\s*(?:,\s*(?:and\s+|or\s+)?|or|and|/|,)\s*", text[a[1]:b[0]]):
                 break
             neighbours += 1
             j += step

@@ -179,6 +179,9 @@ def test_a_call_is_stopped_for_computing_too_long_for_waiting_for_nothing_or_for
     assert kind == "timeout" and "waiting (sleeping or blocked) rather than computing" in why
     kind, why = limit.exceeded(Usage(cpu=12.0, waited=90.0), elapsed=111)  # ready to run, not running: starved
     assert kind == "busy" and "the machine was too busy" in why
+    wide = CallLimit(60, threads=8)  # one thread computing on a many-core machine reaches its CPU limit first
+    assert wide.ceiling > wide.cpu and wide.exceeded(Usage(cpu=361.0, waited=0.0), elapsed=361) is None
+    assert wide.exceeded(Usage(cpu=481.0, waited=0.0), elapsed=481)[0] == "timeout"
     assert limit.exceeded(None, elapsed=11)[0] == "timeout"  # without /proc, the wall clock is all there is
 
 

@@ -97,6 +97,11 @@ def test_a_wrong_answer_is_read_as_written_and_says_why(line, read_value, why):
     assert not right and (chosen.value, chosen.why) == (read_value, why)
 
 
+def test_a_string_of_guesses_is_not_an_answer():
+    chosen, right = read(numbers_in_line("maybe 10 or 64 or 100, I'd say 128"), lambda value: value == 64)
+    assert not right and chosen.value == 128
+
+
 def test_numbers_that_only_explain_are_not_candidates():
     assert [w.value for w in numbers_in_line("images of 28×28 pixels, values 0-255, classes 0, 1, 2, 3")] == []
     assert numbers_in_line("the digits from 0 to 9 (see Figure 3)") == []
@@ -111,3 +116,14 @@ def test_the_answer_is_read_under_its_own_heading_not_from_the_label():
     assert [w.value for w in text_answer(notebook, "1b")] == [64]
     assert [w.value for w in text_answer(notebook, "2a")] == [1]
     assert text_answer(notebook, "3a") is None
+
+
+def test_a_numbered_step_within_a_problem_is_not_a_problem():
+    notebook = nbformat.v4.new_notebook(cells=[
+        md("## Problem 2 (c)"), md("### 1. Sweep over code sizes"), code("code_sizes = [5, 35, 95]"),
+        md("### 2. Plot the losses"), code("x = 1"), md("## Problem 3"),
+    ])  # fmt: skip
+    assert problem_windows(notebook, ["2c", "3"]) == {"2c": (0, 5), "3": (5, 6)}
+    numbered = nbformat.v4.new_notebook(cells=[md("## 1. MLP autoencoders"), code("a = 1"),
+                                               md("## 2. Convolutional autoencoders"), code("b = 2")])
+    assert problem_windows(numbered, ["1", "2"]) == {"1": (0, 2), "2": (2, 4)}  # no worded headings: problems

@@ -125,7 +125,7 @@ def test_forward_returning_one_tensor_costs_nothing_where_the_notebook_never_unp
 
     consistent = grade(edited(MLE, tmp_path / "consistent", single), device="cpu", keyword="Conv_AE and returns")
     check = checks_of(consistent)["3.1/Conv_AE/returns"]
-    assert check.passed and "never unpacks what it returns" in check.feedback
+    assert check.passed and "no cell of your notebook unpacks what it returns" in check.feedback
 
     def unpacking(index, kind, text):  # the sheet's check cell left as it was: it splits the batch of 2
         changed = single(index, kind, text)

@@ -46,9 +46,10 @@ class WorkerLink:
         if left <= 0:
             raise CheckFailed(f"not run: this submission used up its grading time ({self.submission_seconds / 60:g} "
                               "minutes of computing for all its checks)")
-        if time.monotonic() - self.started > self.submission_seconds * CEILING_FACTOR:
+        ceiling = max(self.submission_seconds * CEILING_FACTOR, self.submission_seconds * threads)
+        if time.monotonic() - self.started > ceiling:
             raise NotGradable(f"not graded: the machine was too busy to grade this submission within "
-                              f"{self.submission_seconds * CEILING_FACTOR / 60:g} minutes")
+                              f"{ceiling / 60:g} minutes")
         return left
 
     @property
@@ -58,13 +59,16 @@ class WorkerLink:
     def _ensure_started(self) -> None:
         if self.worker.alive:
             return
-        if self.worker.starts >= limits.MAX_WORKER_STARTS:
+        if self.worker.starts - len(self.busy) >= limits.MAX_WORKER_STARTS:  # restarts after a busy call: not hers
             raise CheckFailed(f"not run: the student's code ended its worker {self.worker.starts} times, "
                               "so the grader stopped starting new ones for this submission")
         started = time.monotonic()
         try:
             self.worker.start()
         except WorkerFailure as failure:
+            if failure.kind == "busy":
+                self.busy.append(failure.message)
+                raise NotGradable(f"not graded: starting the worker: {failure.message}") from None
             raise CheckFailed(failure.message) from None
         finally:
             self._on_time("start", started)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 MEMORY_PER_WORKER = 2 * 1024**3  # bytes: a worker with torch imported and a brief training, with room to spare
 MAX_THREADS = 8  # coursework models are small: more threads than this only add synchronisation
@@ -51,8 +52,8 @@ def cgroup_quota() -> float | None:
             continue
         for quota_file, period_file in candidates:
             try:
-                text = open(quota_file).read().split()
-                quota, period = (text[0], text[1]) if period_file is None else (text[0], open(period_file).read())
+                text = Path(quota_file).read_text().split()
+                quota, period = (text[0], text[1]) if period_file is None else (text[0], Path(period_file).read_text())
             except (OSError, IndexError):
                 continue
             if quota in ("max", "-1"):

@@ -54,6 +54,8 @@ class Recipe:
             raise ValueError(f"recipe {self.name}: loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"recipe {self.name}: optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if self.limit_seconds < 0:
+            raise ValueError(f"recipe {self.name}: limit_seconds must be positive (or 0, the default)")
         if self.steps < 1 or self.batch_size < 0:
             raise ValueError(f"recipe {self.name}: steps must be positive and batch_size not negative")
         if (self.task == "denoise") != (self.noise_std > 0):

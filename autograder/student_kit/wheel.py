@@ -8,6 +8,7 @@ installation.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,11 +39,15 @@ def build_student_wheel(out: Path) -> Path:
                          "which this installation is not")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        build = Path(scratch) / "build"
+        build, source = Path(scratch) / "build", Path(scratch) / "source"
+        # A clean copy of what the wheel is made of: nothing a stale build/ or the answer key could add
+        shutil.copytree(root / "autograder", source / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("pyproject.toml", "setup.py", "README.md"):
+            shutil.copy(root / name, source / name)
         env = {**os.environ, "AUTOGRADER_WITHOUT_ANSWER_KEY": "1", "PIP_NO_INPUT": "1"}
         env.pop("PIP_CONSTRAINT", None)
         command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(build),
-                   str(root)]
+                   str(source)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=scratch)
         wheels = sorted(build.glob("autograder-*.whl"))
         if done.returncode != 0 or not wheels:

@@ -44,12 +44,15 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     process forked from a warm template, ``worker/zygote.py``, with the same settings)."""
     if settings.get("drop_uid") is not None and os.geteuid() == 0:
         drop_privileges(int(settings["drop_uid"]))
-    from ..ipc_objects import remove_ipc
-    from .keyrings import fresh_keyrings
+    if settings.get("drop_uid") is not None and os.geteuid() == int(settings["drop_uid"]):
+        # A uid of the grader's own, used by one submission after another (never the person running the grader,
+        # whose keyrings and IPC objects are theirs): nothing the one before left in a keyring, shared memory, a
+        # message queue or a semaphore.
+        from ..ipc_objects import remove_ipc
+        from .keyrings import fresh_keyrings
 
-    fresh_keyrings()  # nothing a submission before it, under the same uid, left in a keyring
-    if os.geteuid() != 0:
-        remove_ipc(os.geteuid())  # nor in shared memory, a message queue or a semaphore
+        fresh_keyrings()
+        remove_ipc(os.geteuid())
     if settings.get("copy_from"):
         copy_submission(Path(settings["copy_from"]), Path.cwd())
 

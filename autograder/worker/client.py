@@ -37,7 +37,7 @@ START_SECONDS = 120
 CEILING_FACTOR = 5  # the wall-clock safety net: this many times a call's limit in seconds, plus CEILING_EXTRA
 CEILING_EXTRA = 60
 POLL_SECONDS = 0.25  # how often a waiting call reads the worker's CPU time
-STARVED = 0.5  # a call that was running or ready to run this share of its time (on one core) was starved
+STARVED = 0.5  # a call whose threads waited on the run queue this share of its time was starved
 OUTPUT_KEEP = 64 * 1024  # bytes of the student's stdout/stderr kept (the tail)
 
 
@@ -77,7 +77,8 @@ class CallLimit:
 
     @property
     def ceiling(self) -> float:
-        return self.seconds * CEILING_FACTOR + CEILING_EXTRA
+        """Several times the limit, and never before one thread could have spent all the CPU time allowed."""
+        return max(self.seconds * CEILING_FACTOR, self.cpu) + CEILING_EXTRA
 
     def exceeded(self, used, elapsed: float) -> tuple[str, str] | None:
         """``(kind, why)`` when a call that has run ``elapsed`` seconds, using ``used`` (a ``process_usage.Usage``,
@@ -92,11 +93,15 @@ class CallLimit:
                                f"({self.cpu:.0f} s of CPU time); the grader stopped it")
         if elapsed <= self.ceiling:
             return None
-        if used.cpu + used.waited >= STARVED * elapsed:
-            return "busy", (f"was stopped by the grader's safety net after {elapsed:.0f} s, waiting for the CPU: it "
-                            f"computed {used.cpu:.0f} s of its {self.cpu:.0f} s; the machine was too busy")
-        return "timeout", (f"did not finish within {self.ceiling:.0f} s, and it was waiting (sleeping or blocked) "
-                           f"rather than computing ({used.cpu:.0f} s of CPU time); the grader stopped it")
+        if used.waited >= STARVED * elapsed:  # ready to run, not running: starved by the rest of the machine
+            return "busy", (f"was stopped by the grader's safety net after {elapsed:.0f} s, {used.waited:.0f} s of "
+                            f"them waiting for the CPU: it computed {used.cpu:.0f} s of its {self.cpu:.0f} s; the "
+                            "machine was too busy")
+        if used.cpu < 0.5 * elapsed:
+            return "timeout", (f"did not finish within {self.ceiling:.0f} s, and it was waiting (sleeping or blocked) "
+                               f"rather than computing ({used.cpu:.0f} s of CPU time); the grader stopped it")
+        return "timeout", (f"did not finish within {self.ceiling:.0f} s ({used.cpu:.0f} s of computing); the grader "
+                           "stopped it")
 
 
 def _signal_name(number: int) -> str:

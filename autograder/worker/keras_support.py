@@ -284,22 +284,26 @@ class FitCapture:
         class StepBudget(keras.callbacks.Callback):
             def __init__(self):
                 super().__init__()
-                self.steps = 0
+                self.steps, self.fired = 0, False
 
             def on_train_batch_end(self, batch, logs=None):
                 self.steps += 1
-                if self.steps >= capture.budget:
+                if self.steps >= capture.budget and not self.fired:
                     capture.stopped += 1
+                    self.fired = True
+                if self.fired:
                     self.model.stop_training = True
 
         def fit(model, x=None, y=None, *args, callbacks=None, **kwargs):
             target = y if y is not None else x
             capture.records.append(FitRecord(model, capture.cell(), fit_summary(x, target)))
-            callbacks = [*(callbacks or []), StepBudget()]
+            budget = StepBudget()
+            callbacks = [*(callbacks or []), budget]
             kwargs.setdefault("verbose", 0)
             history = original(model, x, y, *args, callbacks=callbacks, **kwargs)
-            epochs = kwargs.get("epochs", args[1] if len(args) > 1 else 1)
-            _complete(history, int(epochs) - int(kwargs.get("initial_epoch", 0)))
+            if budget.fired:  # the grader's cut, not the student's EarlyStopping: the history keeps its length
+                epochs = kwargs.get("epochs", args[1] if len(args) > 1 else 1)
+                _complete(history, int(epochs) - int(kwargs.get("initial_epoch", 0)))
             return history
 
         fit._grader_capture = True

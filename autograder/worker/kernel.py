@@ -46,7 +46,7 @@ class _State:
         self.throttled_cells: set[int] = set()
         self.cut_cells: set[int] = set()  # cells given cut batches (of a loader their optimizers stepped on)
         self.last_loader = None  # the DataLoader that yielded the latest batch (a weak reference)
-        self.training_loaders: set[int] = set()  # ids of DataLoaders an optimizer stepped on in a throttled pass
+        self.training: list = []  # DataLoaders an optimizer stepped on in a throttled pass (kept: ids are reused)
         self.repeated: dict = {}  # id(loader) -> (loader, batch, versions): an evaluation loader's throttled batch
         self.repeated_inputs: set[int] = set()  # ids of the tensors of those batches
         self.forwards: dict = {}  # (id(module), id(input)) -> what it returned on a repeated batch
@@ -97,7 +97,9 @@ def _on_step(*args, **kwargs):
         return
     loader = state.last_loader() if state.last_loader is not None else None
     if loader is not None and state.loader_batch:
-        state.training_loaders.add(id(loader))
+        if not any(known is loader for known in state.training):
+            state.training[:0] = [loader]
+            del state.training[64:]
     if state.loader_batch and state.steps <= STEP_BUDGET + THROTTLED_STEPS:
         state.loader_batch = False  # a throttled loader's batch: the loop goes on, and the step changes nothing
         for group in args[0].param_groups:
@@ -143,7 +145,7 @@ def _throttle_data_loaders() -> None:
         state.loader_batch = True
         state.last_loader = loader
         owner = loader() if loader is not None else None
-        if owner is not None and id(owner) in state.training_loaders:
+        if owner is not None and _trains(owner):
             state.cut_cells.add(state.cell)
             return _first_examples(original(self), THROTTLED_BATCH)
         cached = state.repeated.get(id(owner)) if owner is not None else None
@@ -268,6 +270,12 @@ def _guard_torch_save(root: Path, limit: int = 5000) -> None:
     torch.save, torch.load = save, load
 
 
+def _trains(loader) -> bool:
+    """The loader fed an optimizer in a throttled pass. Another loader over the same data set need not (an
+    evaluation loader over the training set, in order), so it is not taken for one."""
+    return any(known is loader for known in state.training)
+
+
 def _tensors_of(batch) -> list:
     import torch
 
@@ -282,9 +290,9 @@ def _unchanged(versions) -> bool:
 def _memoise_forwards() -> None:
     """Once a cell's training budget is spent, the weights no longer change (the steps taken change nothing), so
     a model called again, without gradients, on the same batch a throttled evaluation loader yields again (the
-    validation pass of every remaining epoch) gives what it gave before: it is not computed again. Anything
-    that could make it differ (the batch or the output changed in place, a parameter updated, train or eval
-    mode) computes it afresh."""
+    validation pass of every remaining epoch) gives what it gave before: it is not computed again. Only a model
+    wholly in eval mode without hooks is remembered, and anything that could make it differ (the batch, the
+    output, a parameter or buffer changed in place) computes it afresh."""
     import torch
 
     original = torch.nn.Module.__call__
@@ -294,7 +302,10 @@ def _memoise_forwards() -> None:
                 not isinstance(args[0], torch.Tensor) or id(args[0]) not in state.repeated_inputs:
             return original(self, *args, **kwargs)
         x = args[0]
-        versions = (x._version, self.training, tuple(p._version for p in self.parameters()))
+        if any(m.training or m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
+            return original(self, x)  # dropout draws, batch statistics update, a hook of the student's runs
+        versions = (x._version, tuple(p._version for p in self.parameters()),
+                    tuple(b._version for b in self.buffers()))
         key = (id(self), id(x))
         hit = state.forwards.get(key)
         if hit is not None and hit[0] is self and hit[1] is x and hit[2] == versions and _unchanged(hit[4]):

@@ -121,24 +121,17 @@ def end_of_cell(cell, namespace: dict) -> None:
             del roles.trained[:-KEPT]
 
 
-def record_fit(cell, model) -> None:
-    """A Keras model passed to fit in ``cell``: trained there."""
-    if not any(m is model and c == cell for c, m in roles.trained):
-        roles.trained.append((cell, model))
-        del roles.trained[:-KEPT]
-
-
 # ---------------------------------------------------------------- plots
 
 
 def _as_array(value):
+    """``(array, base)``: the values as a NumPy array, and the object they are a view of (a NumPy array or a torch
+    tensor, compared by identity), if any."""
     import numpy as np
 
     try:
         if hasattr(value, "detach"):
-            base = getattr(value, "_base", None)
-            value = value.detach().cpu().numpy()
-            return value, (base.detach().cpu().numpy() if base is not None else None)
+            return value.detach().cpu().numpy(), getattr(value, "_base", None)
         array = np.asarray(value)
         return array, (array.base if isinstance(array.base, np.ndarray) else None)
     except Exception:  # noqa: BLE001 - anything a plot accepts; what cannot be read is not recorded
@@ -153,10 +146,13 @@ def _rows(columns) -> object:
     arrays = [_as_array(c) for c in columns]
     if any(a is None or a.ndim != 1 for a, _ in arrays) or len({a.shape for a, _ in arrays}) != 1:
         return None
-    bases = [b for _, b in arrays]
-    if bases[0] is not None and all(b is bases[0] for b in bases) and bases[0].ndim == 2 and \
-            bases[0].shape[0] == arrays[0][0].shape[0] and bases[0].dtype.kind in "biuf":
-        return bases[0]  # the student's own array, kept by reference (its shape is what counts, whatever its size)
+    base = arrays[0][1]
+    if base is not None and all(b is base for _, b in arrays) and len(base.shape) == 2 and \
+            base.shape[0] == arrays[0][0].shape[0]:
+        if hasattr(base, "detach"):
+            base = base.detach().cpu().numpy()  # once, for every column
+        if base.dtype.kind in "biuf":
+            return base  # the student's own array, kept by reference (its shape is what counts, whatever its size)
     if sum(a.size for a, _ in arrays) > PLOT_VALUES or not all(a.dtype.kind in "biuf" for a, _ in arrays):
         return None
     return np.column_stack([a for a, _ in arrays])
@@ -242,6 +238,9 @@ def _record_unpacking(count, line, text, function, result) -> None:
         returned = {"kind": "tensor", "shape": list(result.shape)}
     else:
         return
+    owner = getattr(function, "__self__", None)  # model.forward(x), as the model's own call
+    if isinstance(owner, torch.nn.Module) and getattr(function, "__name__", "") == "forward":
+        function = owner
     callee = type(function).__name__ if isinstance(function, torch.nn.Module) else \
         getattr(function, "__name__", type(function).__name__)
     entry = {"cell": _cell(), "line": line, "text": text[:120], "count": count, "callee": str(callee)[:100],

@@ -199,7 +199,8 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
 
     def started_client(seed):
         client = NotebookClient(
-            run, km=_kernel_manager(seed), timeout=cell_seconds * CEILING_FACTOR + CEILING_EXTRA, allow_errors=True,
+            run, km=_kernel_manager(seed), timeout=max(cell_seconds * CEILING_FACTOR, cell_seconds * threads)
+            + CEILING_EXTRA, allow_errors=True,
             interrupt_on_timeout=True, record_timing=False, startup_timeout=STARTUP_SECONDS,
             error_on_timeout={"ename": "CellTimeout", "evalue": "the cell did not finish within the time limit",
                               "traceback": []},
@@ -226,7 +227,8 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
         for index, cell in enumerate(run.cells[1:]):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            if computed > budget * threads or time.monotonic() - started > budget * CEILING_FACTOR + CEILING_EXTRA:
+            wall_ceiling = max(budget * CEILING_FACTOR, budget * threads) + CEILING_EXTRA
+            if computed > budget * threads or time.monotonic() - started > wall_ceiling:
                 cells.append({"index": index, "status": "not run", "error": None, "seconds": 0,
                               "first_line": cell.source.strip().splitlines()[0][:100]})
                 continue

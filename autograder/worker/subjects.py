@@ -88,19 +88,38 @@ def _variable(state, ref: dict, history: list) -> tuple[object, dict]:
         cell, value = inside[-1]
         return value, {"cell": cell, "bindings": len(history), "name": ref["name"], "by": "name"}
     roles = state.roles[ref["source"]]
-    trained = [(cell, model, "trained") for cell, model in [*roles.trained, *_fitted(state)]]
-    bound = [(cell, value, "bound") for values in state.histories.get(ref["source"], {}).values()
-             for cell, value in values if isinstance(value, torch.nn.Module) or keras_support.is_keras_model(value)]
-    candidates = [c for c in [*trained, *bound] if c[0] is not None and (cells is None or cells[0] <= c[0] < cells[1])]
-    candidates.sort(key=lambda c: (c[0], c[2] == "trained"))
-    verdicts = [(c, _takes(c[1], ref)) for c in reversed(candidates)]
-    chosen = next((c for c, verdict in verdicts if verdict is True), None) or \
-        next((c for c, verdict in verdicts if verdict == "fails"), None)
+
+    def inside_window(cell) -> bool:
+        return cell is not None and (cells is None or cells[0] <= cell < cells[1])
+
+    trained = [(cell, model) for cell, model in [*roles.trained, *_fitted(state)] if inside_window(cell)]
+    bound = [(cell, value) for values in state.histories.get(ref["source"], {}).values() for cell, value in values
+             if inside_window(cell) and (isinstance(value, torch.nn.Module) or keras_support.is_keras_model(value))
+             and not any(_part_of(value, model) for _, model in trained)]  # not `enc = ae.encoder`
+    # What the cells trained, the latest first; then what they only bound, the latest first
+    candidates = [(cell, model, "trained") for cell, model in sorted(trained, key=lambda c: c[0], reverse=True)]
+    candidates += [(cell, model, "bound") for cell, model in sorted(bound, key=lambda c: c[0], reverse=True)]
+    chosen, failing = None, None
+    for candidate in candidates:
+        verdict = _takes(candidate[1], ref)
+        if verdict is True:
+            chosen = candidate
+            break
+        if verdict == "fails" and failing is None:
+            failing = candidate
+    chosen = chosen or failing
     if chosen is None:
         raise NotFound(_nothing_trained(state, ref, history))
     cell, model, how = chosen
     return model, {"cell": cell, "bindings": len(history), "name": state.name_of(ref["source"], model),
                    "by": how, "class": type(model).__name__[:100]}
+
+
+def _part_of(value, model) -> bool:
+    """``value`` is one of ``model``'s submodules (its encoder, a layer), not a model of its own."""
+    if value is model or not isinstance(model, torch.nn.Module) or not isinstance(value, torch.nn.Module):
+        return False
+    return any(value is module for module in model.modules())
 
 
 def _fitted(state) -> list:

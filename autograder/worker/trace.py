@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ..operations import is_unknown, unknown
+from ..operations import unknown
 
 # Module classes that are layers, and the settings that define them.
 LAYER_MODULES = {
@@ -228,11 +228,26 @@ def trace_ops(model: nn.Module, run) -> list[dict]:
         def after(module, inputs, output):
             recorder.depth -= 1
             if recorder.depth == 0:
-                kind = "Reshape" if is_unknown(op) and _same_values(inputs, output) else op
-                recorder.ops.append({"op": kind, "settings": _module_settings(module, keys), "via": "module",
+                recorder.ops.append({"op": op, "settings": _module_settings(module, keys), "via": "module",
                                      "name": names.get(module, ""), "bias": getattr(module, "bias", None) is not None,
                                      "in_shape": _shape(inputs[0]) if inputs else None, "out_shape": _shape(output)})
         return after
+
+    # A leaf module the vocabulary does not know is traced through: the operations its forward runs are recorded
+    # (an F.linear or a matrix product inside a custom layer is a Linear); one that runs none the tracers know is
+    # itself recorded, as a reshape when its output holds its input's values, else as Unknown:<its class>.
+    started: list[int] = []
+
+    def unknown_before(module, inputs):
+        started.append(len(recorder.ops))
+
+    def unknown_after(module, inputs, output):
+        count = started.pop() if started else len(recorder.ops)
+        if recorder.depth == 0 and len(recorder.ops) == count:
+            kind = "Reshape" if _same_values(inputs, output) else unknown(type(module).__name__)
+            recorder.ops.append({"op": kind, "settings": {}, "via": "module", "name": names.get(module, ""),
+                                 "bias": False, "in_shape": _shape(inputs[0]) if inputs else None,
+                                 "out_shape": _shape(output)})
 
     for module in model.modules():
         for cls, (op, keys) in LAYER_MODULES.items():
@@ -243,8 +258,8 @@ def trace_ops(model: nn.Module, run) -> list[dict]:
         else:
             if not list(module.children()) and not isinstance(module, nn.modules.loss._Loss) and \
                     module is not model and _unknown_layer(module):
-                handles.append(module.register_forward_pre_hook(before))
-                handles.append(module.register_forward_hook(make_after(unknown(type(module).__name__), ())))
+                handles.append(module.register_forward_pre_hook(unknown_before))
+                handles.append(module.register_forward_hook(unknown_after))
     try:
         with recorder, torch.no_grad():
             run()

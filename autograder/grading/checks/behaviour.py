@@ -71,8 +71,8 @@ def check_returns(returned: dict, expected: Expected) -> Verdict:
         if expected.get("as_used") and "unpacked" in returned:
             if not returned["unpacked"]:
                 return Verdict(True, f"{expected.name}.forward returns {found} for a batch of {batch}, not the "
-                                     f"handout's {count} tensors; your notebook never unpacks what it returns, so "
-                                     "it is consistent and this costs nothing")
+                                     f"handout's {count} tensors; no cell of your notebook unpacks what it returns "
+                                     "into another number of names, so it is consistent and this costs nothing")
             shown = "; ".join(_unpacking(entry) for entry in returned["unpacked"][:3])
             return Verdict(False, f"{expected.name}.forward returns {found} for a batch of {batch}; the handout asks "
                                   f"for {count} tensors, and your notebook relies on it: {shown}")
