@@ -124,6 +124,26 @@ def data_needed(assignment: Assignment) -> tuple[list[str], list]:
     return sorted(names), [spec for spec in specs if spec.source == "npy"]
 
 
+def checks_needing(assignment: Assignment, name: str) -> list[str]:
+    """The checks that train or score on the data set ``name`` (a catalog source or a declared key)."""
+    found = []
+    for subject in assignment.subjects.values():
+        for key, check in subject.checks.items():
+            recipe = check.options.get("recipe")
+            if recipe and recipe in assignment.recipes:
+                data = assignment.recipe(recipe).data
+                if name in (data, assignment.data_spec(data).source):
+                    found.append(f"{subject.problem}/{subject.key}/{key}")
+    return found
+
+
+def _not_gradable(assignment: Assignment, name: str) -> str:
+    checks = checks_needing(assignment, name)
+    shown = ", ".join(checks[:8]) + (f" and {len(checks) - 8} more" if len(checks) > 8 else "")
+    return (f"the checks that need it will be not gradable ({shown}): students see them as graded by their "
+            "instructor" if checks else "no check needs it")
+
+
 def bundle_data(assignment: Assignment, data_dir=None) -> tuple[dict[str, Path], list[BundledData]]:
     """Zip name -> file of every data set grading reads from a data directory, and a line on each data set."""
     names, npy_specs = data_needed(assignment)
@@ -134,8 +154,8 @@ def bundle_data(assignment: Assignment, data_dir=None) -> tuple[dict[str, Path],
             spec, source = resolve(name, data_dir)
         except DataNotFound as missing:
             instead = f"; student code that loads it gets {DATASETS[name].stand_in}" if DATASETS[name].stand_in else ""
-            found.append(BundledData(name, None, f"not in the zip ({missing.hint}){instead}; the checks that "
-                                                 "need it will be not gradable"))
+            found.append(BundledData(name, None, f"not in the zip ({missing.hint}){instead}; "
+                                                 f"{_not_gradable(assignment, name)}"))
             continue
         if not isinstance(source, IdxDirectory):
             found.append(BundledData(name, None, f"comes with a package: {source.location}"))
@@ -151,7 +171,7 @@ def bundle_data(assignment: Assignment, data_dir=None) -> tuple[dict[str, Path],
         wanted = sorted(set(spec.files.values()))
         if folder is None or not all((folder / name).is_file() for name in wanted):
             found.append(BundledData(spec.key, None, f"not in the zip ({spec.provide or 'no data directory'}); "
-                                                     "the checks that need it will be not gradable"))
+                                                     f"{_not_gradable(assignment, spec.key)}"))
             continue
         files.update({f"data/{spec.folder}/{name}": folder / name for name in wanted})
         found.append(BundledData(spec.key, f"data/{spec.folder}", f"from {folder}"))
