@@ -61,6 +61,56 @@ class Limits:
     # per uid: a fork bomb in one must not starve the others)
 
 
+class UidClaim:
+    """An unprivileged uid that no other worker on this machine holds while this claim is open.
+
+    A uid's user keyrings, its IPC objects and its process limit are shared by every process of that uid, so
+    two workers, of this grader or of another grading the same machine at the same time, must never share
+    one: each holds an exclusive lock on its uid's file (in a folder only the grader's user can write) for
+    as long as it lives, and a uid already held is passed over for the next one below. What the uid's
+    last holder left is cleared by the next worker before any student code runs (worker/keyrings.py, the
+    IPC cleanup), so reusing a uid later is safe; using it at the same time is what the lock prevents.
+    """
+
+    LOWEST = 65534 - 4096
+
+    def __init__(self, preferred: int, folder: Path | None = None):
+        import fcntl
+
+        folder = folder or _uid_lock_folder()
+        self.uid, self._fd = preferred, None
+        if folder is None:  # no private folder to lock in: the slot's own uid, as before
+            return
+        for uid in range(preferred, self.LOWEST, -1):
+            fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise RuntimeError(f"every uid from {preferred} down to {self.LOWEST} is held by another worker")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _uid_lock_folder() -> Path | None:
+    """``/run/lock/autograder-uids`` (or the same under the temporary folder), made private to the grader's
+    user; None when it cannot be (another user owns it)."""
+    base = Path("/run/lock") if os.access("/run/lock", os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / f"autograder-uids-{os.geteuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    return folder if info.st_uid == os.geteuid() and not info.st_mode & 0o077 else None
+
+
 @functools.cache
 def bwrap_path() -> str | None:
     """bubblewrap, if it is installed, can make namespaces here, and is not switched off

@@ -386,6 +386,22 @@ if _seen:
 '''
 
 
+def test_two_workers_at_once_never_share_a_uid_and_a_released_uid_is_taken_again(tmp_path):
+    """Two graders on one machine both start their slot 0: the second is given the next free uid, so
+    neither reaches the other's keyrings, IPC objects or process count; a uid given back is used again."""
+    from autograder.sandbox import UidClaim
+
+    folder = tmp_path / "locks"
+    folder.mkdir(mode=0o700)
+    first, second = UidClaim(65534, folder), UidClaim(65534, folder)
+    assert (first.uid, second.uid) == (65534, 65533)
+    first.release()
+    third = UidClaim(65534, folder)
+    assert third.uid == 65534
+    second.release()
+    third.release()
+
+
 @pytest.mark.skipif(not Path("/proc/keys").exists(), reason="this kernel has no keyrings")
 def test_a_key_one_submission_adds_is_not_in_the_next_ones_keyrings(tmp_path):
     from autograder.grading.batch import grade_many

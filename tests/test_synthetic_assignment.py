@@ -62,7 +62,7 @@ def test_each_variant_of_a_sweep_has_its_own_stable_check(correct):
 def test_keras_models_are_built_traced_compiled_and_trained_with_binary_cross_entropy(correct):
     checks = by_id(correct)
     assert checks["3/build_dense/constructs"].feedback == \
-        "build_dense(code=32) builds (49,952 parameters, defined in synthetic.ipynb)"
+        "build_dense(code=32) builds (49,952 parameters, defined in synthetic.ipynb, cell 4)"
     assert checks["3/build_dense/layer_list"].passed and checks["3/build_dense/output_activation"].passed
     assert "excess BCE" in checks["3/build_dense/brief_training"].feedback
     assert "noisy inputs" in checks["3/denoiser/fit_noise"].feedback

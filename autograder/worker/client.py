@@ -156,12 +156,16 @@ class Worker:
     """One worker process for one submission's scratch folder."""
 
     def __init__(self, scratch: Path, settings: WorkerSettings, launcher=None, warm=None):
-        from ..sandbox import Launcher, Limits
+        from ..sandbox import Launcher, Limits, UidClaim
 
         self.scratch = scratch
         self.settings = settings
         readable = [Path(settings.torchvision_root)] if settings.torchvision_root else []
-        limits = Limits(uid=Limits.uid - settings.slot, cpus=settings.cpus)
+        # a uid of its own, held while it lives (no other worker, of any grader here, shares its keyrings)
+        own_uid = launcher is None and os.geteuid() == 0
+        self.uid_claim = UidClaim(Limits.uid - settings.slot) if own_uid else None
+        uid = self.uid_claim.uid if self.uid_claim else Limits.uid - settings.slot
+        limits = Limits(uid=uid, cpus=settings.cpus)
         self.launcher = launcher or Launcher(limits=limits, device=settings.device, readable=readable)
         self.process = None  # a subprocess.Popen, or a worker forked from a warm template (warm.ForkedProcess)
         self.template = warm.for_worker(settings, self.launcher, self._environment()) if warm else None
@@ -252,6 +256,8 @@ class Worker:
                 pass
         self.kill()
         self.process = None
+        if self.uid_claim is not None:
+            self.uid_claim.release()
 
     # ------------------------------------------------------------ calls
 
