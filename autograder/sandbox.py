@@ -264,7 +264,7 @@ class Launcher:
         for system in SYSTEM_DIRS:
             args += ["--ro-bind-try", system, system]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
-        args += ["--tmpfs", "/dev/shm"]
+        args += ["--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue"]  # POSIX queues listed, for the IPC cleanup
         made: set[Path] = set()
         for path in [*python_paths(), Path(autograder.__file__).resolve().parent, *self.readable]:
             for parent in reversed(path.parents[:-1]):  # searchable by the unprivileged uid (e.g. /root)

@@ -9,13 +9,18 @@ any feedback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import fnmatch
+import io
 import json
 import os
+import re
 import shutil
 import stat
 import time
 import tomllib
+import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
@@ -138,12 +143,33 @@ def graded(tmp_path_factory):
         patch.setattr(limits, "IMPORT_SECONDS", 10)
         patch.setenv("AUTOGRADER_TEST_SECRET", SECRET)
         started = time.monotonic()
-        results = grade_many(list(paths.values()), device="cpu")
+        # One at a time, in the file's order: an attack with `after` is graded next, by the same slot's worker.
+        results = grade_many(list(paths.values()), jobs=1, device="cpu")
         seconds = time.monotonic() - started
         out = tmp_path_factory.mktemp("reports")
-        write_reports(results, argparse.Namespace(out=str(out), junit=str(out / "junit.xml"), results=None))
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            write_reports(results, argparse.Namespace(out=str(out), junit=str(out / "junit.xml"), results=None))
     by_name = {name: result for name, result in zip(paths, results, strict=True)}
-    return {"results": by_name, "seconds": seconds, "scratch": scratch, "batch": batch, "out": out}
+    return {"results": by_name, "seconds": seconds, "scratch": scratch, "batch": batch, "out": out,
+            "printed": printed.getvalue()}
+
+
+def test_every_committed_attack_has_its_folder_and_back():
+    folders = {p.name for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert folders == {name for name, entry in EXPECTED.items() if "generate" not in entry}
+
+
+def test_an_attack_that_looks_for_what_another_left_is_graded_right_after_it():
+    """`after`: the entry just before in the file (the batch's order) and a name that sorts after it (a batch
+    of the folder's order), with the same protections required."""
+    names = list(EXPECTED)
+    readers = {name: entry["after"] for name, entry in EXPECTED.items() if "after" in entry}
+    assert readers, "the corpus has no attack that looks for what another left"
+    for reader, writer in readers.items():
+        assert names.index(reader) == names.index(writer) + 1, f"{reader} must come right after {writer}"
+        assert writer < reader, f"{reader} must sort after {writer}"
+        assert EXPECTED[reader].get("requires") == EXPECTED[writer].get("requires"), reader
 
 
 @pytest.mark.slow
@@ -198,6 +224,29 @@ def test_reports_are_the_graders_own(graded):
         written = json.loads((out / f"{result.submission}.json").read_text())
         assert written == json.loads(json.dumps(gradescope_results(result))), name
     assert (out / "gradebook.csv").read_text().count("\n") == len(graded["results"]) + 1
+
+
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@pytest.mark.slow
+def test_no_report_carries_a_students_control_characters_or_formulas(graded):
+    """Every file written and the table printed: no terminal escape, carriage return, NUL, bidirectional
+    override or surrogate (a CSV's own line ends aside), the JUnit file well-formed, no CSV cell a formula."""
+    out = graded["out"]
+    for path in [*out.iterdir(), *out.glob("*/*")]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".csv":
+                text = text.replace("\r\n", "\n")
+            assert not UNSAFE.search(text), f"{path.name}: {UNSAFE.search(text)[0]!r}"
+    assert not UNSAFE.search(graded["printed"])
+    ET.parse(out / "junit.xml")
+    for name in ("gradebook.csv", "gradebook-canvas.csv"):
+        cells = [cell for row in csv.reader((out / name).open(newline="")) for cell in row]
+        assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], name
+    if "=cmd" in graded["results"]:
+        assert "'=cmd" in (out / "gradebook.csv").read_text()
 
 
 @pytest.mark.slow

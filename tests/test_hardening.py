@@ -375,9 +375,12 @@ def test_a_students_payload_reaches_no_report_as_code_and_stops_no_batch(tmp_pat
 ADD_KEYS = '''
 import ctypes, platform
 _libc = ctypes.CDLL(None, use_errno=True)
-_add_key = {"x86_64": 248, "aarch64": 217}[platform.machine()]
-for _ring in (-3, -4, -5):  # the session, user and user session keyrings
-    _libc.syscall(_add_key, b"user", b"autograder-leak-%d" % -_ring, b"secret", 6, ctypes.c_long(_ring))
+_add_key, _keyctl = {"x86_64": (248, 250), "aarch64": (217, 219)}[platform.machine()]
+_persistent = _libc.syscall(_keyctl, 22, -1, ctypes.c_long(-3))  # KEYCTL_GET_PERSISTENT, linked into @s
+for _ring in (-3, -4, -5, _persistent):  # the session, user, user session and persistent keyrings
+    _key = _libc.syscall(_add_key, b"user", b"autograder-leak-%d" % abs(_ring), b"secret", 6, ctypes.c_long(_ring))
+    if _key > 0:
+        _libc.syscall(_keyctl, 5, ctypes.c_long(_key), ctypes.c_uint(0x3F3F3F3F))  # KEYCTL_SETPERM: anyone's
 '''
 READ_KEYS = '''
 _seen = [line for line in open("/proc/keys").read().splitlines() if "autograder-leak" in line]
@@ -418,22 +421,111 @@ def test_a_key_one_submission_adds_is_not_in_the_next_ones_keyrings(tmp_path):
     assert imports["b-looks-for-them"].passed, imports["b-looks-for-them"].feedback
 
 
+def _in_child(work, uid: int | None = None) -> int:
+    """``work()`` (an exit code) in a forked child, as ``uid`` where given; the child's exit code."""
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            code = work()
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.uname().machine not in ("x86_64", "aarch64"),
+                    reason="the keyring filter is for Linux on x86_64 and aarch64")
+def test_student_code_cannot_use_a_keyring_and_everything_else_works():
+    """Keyrings are not namespaced: a key made readable by anyone would reach a worker of another uid graded at
+    the same time. After forbid_keyrings, add_key, request_key and keyctl fail with EPERM, in the process and
+    in what it starts; other calls work."""
+    import ctypes
+    import errno
+
+    from autograder.worker.keyrings import SYSCALLS, forbid_keyrings
+
+    numbers = SYSCALLS[os.uname().machine]
+
+    def work():
+        if not forbid_keyrings():
+            return 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        added = libc.syscall(numbers["add_key"], b"user", b"autograder-test", b"x", 1, ctypes.c_long(-3))
+        if added != -1 or ctypes.get_errno() != errno.EPERM:
+            return 2
+        if libc.syscall(numbers["keyctl"], 0, ctypes.c_long(-3), 0) != -1:  # KEYCTL_GET_KEYRING_ID
+            return 3
+        child = subprocess.run([sys.executable, "-c", f"import ctypes; print(ctypes.CDLL(None).syscall("
+                                f"{numbers['request_key']}, b'user', b'x', None, 0))"], capture_output=True, text=True)
+        return 0 if child.stdout.strip() == "-1" and os.getpid() > 0 else 4
+
+    assert _in_child(work) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/proc/sysvipc/shm").exists(),
+                    reason="needs root (to make objects as another uid) and System V IPC")
+def test_ipc_objects_a_uid_made_and_gave_away_and_its_shm_folders_are_removed(tmp_path):
+    import ctypes
+
+    from autograder.ipc_objects import own_ipc_namespace, remove_ipc
+
+    uid, key = 4271, 0x6A6A21
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def make():
+        made = libc.shmget(key, 4096, 0o1666)
+        perm = ctypes.create_string_buffer(512)
+        if made < 0 or libc.shmctl(made, 2, perm) != 0:  # IPC_STAT
+            return 1
+        ctypes.c_uint32.from_buffer(perm, 4).value = 0  # the owner: root
+        os.makedirs("/dev/shm/autograder-test-folder/inner", exist_ok=True)
+        return 0 if libc.shmctl(made, 1, perm) == 0 else 2  # IPC_SET
+
+    def listed() -> bool:
+        return any(line.split()[0] == str(key) for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:])
+
+    try:
+        assert _in_child(make, uid) == 0
+        assert listed() and Path("/dev/shm/autograder-test-folder").is_dir()
+        assert _in_child(lambda: 0 if remove_ipc(uid) >= 2 else 1, uid) == 0
+        assert not listed() and not Path("/dev/shm/autograder-test-folder").exists()
+        # A worker started as root without bubblewrap: its own namespace, which ends with it.
+        assert _in_child(lambda: 0 if own_ipc_namespace() and libc.shmget(key, 4096, 0o1600) >= 0 else 1) == 0
+        assert not listed()
+    finally:
+        _in_child(lambda: min(remove_ipc(uid), 0), uid)
+        shutil.rmtree("/dev/shm/autograder-test-folder", ignore_errors=True)
+
+
 MAKE_IPC = '''
 import ctypes, os
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.shmget(0x6a6a01, 4096, 0o1600)  # IPC_CREAT | 0600
-_libc.msgget(0x6a6a02, 0o1600)
-_libc.semget(0x6a6a03, 1, 0o1600)
-try:
-    open("/dev/shm/autograder-leak", "w").write("secret")
-except OSError:
-    pass  # under bubblewrap /dev/shm is the grader's, not writable
+for _made, _control in ((_libc.shmget(0x6a6a01, 4096, 0o1666), _libc.shmctl),  # IPC_CREAT | 0666
+                        (_libc.msgget(0x6a6a02, 0o1666), _libc.msgctl),
+                        (_libc.semget(0x6a6a03, 1, 0o1666), lambda i, c, b: _libc.semctl(i, 0, c, b))):
+    _perm = ctypes.create_string_buffer(512)  # struct ..._ds: its ipc_perm first, the owner's uid after the key
+    if _made >= 0 and _control(_made, 2, _perm) == 0:  # IPC_STAT, then IPC_SET: given away to root
+        ctypes.c_uint32.from_buffer(_perm, 4).value = 0
+        _control(_made, 1, _perm)
+ctypes.CDLL("librt.so.1").mq_open(b"/autograder-leak", os.O_CREAT | os.O_WRONLY, 0o666, None)
+for _path in ("/dev/shm/autograder-leak", "/dev/shm/autograder-leak-folder/secret"):
+    try:
+        os.makedirs(os.path.dirname(_path), exist_ok=True)
+        open(_path, "w").write("secret")
+    except OSError:
+        pass  # under bubblewrap /dev/shm is the grader's, not writable
 '''
 FIND_IPC = '''
-import os
+import ctypes, os
 _left = [line for kind in ("shm", "msg", "sem") for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
          if line.split()[0] in ("6973953", "6973954", "6973955")]
-_left += ["/dev/shm/autograder-leak"] if os.path.exists("/dev/shm/autograder-leak") else []
+_left += [p for p in ("/dev/shm/autograder-leak", "/dev/shm/autograder-leak-folder") if os.path.exists(p)]
+if ctypes.CDLL("librt.so.1").mq_open(b"/autograder-leak", os.O_RDONLY) >= 0:
+    _left.append("the POSIX message queue /autograder-leak")
 if _left:
     raise RuntimeError("IPC objects left by another submission: " + "; ".join(_left))
 '''

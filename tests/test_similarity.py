@@ -9,6 +9,8 @@ import ast
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ from autograder.similarity.structure import unusual_structures
 from autograder.similarity.terminal import render_terminal
 from autograder.similarity.thresholds import WEIGHT_COSINE
 from autograder.similarity.weights import WeightFile, compare_weights, read_weight_file
+from tests.conftest import ROOT
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "submissions" / "cpsc663-ex2"
 HONEST = ("answer-key", "sequential-style", "functional-style", "helper-module-crlf")
@@ -298,3 +301,65 @@ def test_weight_files_are_read_within_a_submissions_and_a_batchs_budget(tmp_path
     read = [weights.weight_files(tmp_path / f"s{index}", batch) for index in range(4)]
     assert [len(f) for f, _ in read] == [1, 1, 0, 0]
     assert "of the batch" in read[2][1][0]
+
+
+PEAK_MEMORY = """
+import json, resource, sys
+from pathlib import Path
+
+import torch  # noqa: F401 - what is imported before the start is not measured: what similarity holds is
+
+import autograder.grading.session, autograder.spec, copydetect  # noqa: E401, F401 - compare_batch's, as it goes
+from autograder.similarity.batch import compare_batch
+
+budgets, paths = json.loads(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+page_kib = resource.getpagesize() // 1024
+start = int(Path("/proc/self/statm").read_text().split()[1]) * page_kib
+report = compare_batch(paths, **budgets)
+print(json.dumps({"grew_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024,
+                  "notes": report.notes}))
+"""
+
+
+def _zeros_weight_file(path: Path, mib: int) -> None:
+    """A .pt file of ``mib`` MiB of float32 zeros, its zip entries deflated: about 10 kB on disk."""
+    import io
+    import zipfile
+
+    saved = io.BytesIO()
+    torch.save({"w": torch.zeros(mib << 18)}, saved)
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as packed:
+        for info in source.infolist():
+            packed.writestr(info.filename, source.read(info))
+
+
+def _similarity_growth(paths: list[Path], **budgets) -> dict:
+    """``compare_batch`` run in a fresh interpreter: how far its peak memory rose over what it held before, in
+    MiB, and its notes."""
+    command = [sys.executable, "-c", PEAK_MEMORY, json.dumps(budgets), *map(str, paths)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the memory a process holds from /proc")
+def test_the_similarity_runs_peak_memory_stays_within_its_budgets_and_each_file_left_unread_is_named(tmp_path):
+    """Four submissions of sixteen weight files that unpack to 8 MiB each (512 MiB in all, 10 kB each on disk),
+    compared with budgets of 32 MiB a submission and 64 MiB the batch: the comparison's memory rises by little
+    more than the batch's budget (it would rise by over 512 MiB without the budgets), and each of the 56 files
+    left unread is named once, with the budget it was past."""
+    _zeros_weight_file(tmp_path / "zeros.pt", 8)
+    paths = []
+    for student in range(4):
+        paths.append(tmp_path / f"student{student}")
+        paths[-1].mkdir()
+        for index in range(16):
+            shutil.copy(tmp_path / "zeros.pt", paths[-1] / f"layer{index:02}.pt")
+    size = weights.unpacked_bytes(tmp_path / "zeros.pt")  # 8 MiB and the archive's small entries
+    measured = _similarity_growth(paths, submission_bytes=4 * size, batch_bytes=8 * size)
+    assert measured["grew_mib"] < 2 * 64, measured["grew_mib"]  # the 64 MiB held, and one slice compared
+    unread = [note for note in measured["notes"] if "not read, past the" in note]
+    named = {note.split(": not read")[0] for note in unread}
+    assert len(unread) == len(named) == 4 * 16 - 8
+    assert sum("past the 32 MB of weight files read of one submission" in note for note in unread) == 48
+    assert sum("past the 64 MB of weight files read of the batch" in note for note in unread) == 8
+    assert "student2: layer00.pt: not read, past the 64 MB of weight files read of the batch" in unread

@@ -75,7 +75,8 @@ class _Taken:
     recognised: str | None
 
 
-def _take(path: Path, name: str, notes: list[str], budget: Budget | None = None) -> _Taken | None:
+def _take(path: Path, name: str, notes: list[str], budget: Budget | None = None,
+          submission_bytes: int | None = None) -> _Taken | None:
     """A submission's code and weights, read from a scratch copy (a zip unpacked with the grader's care)."""
     from ..grading.session import recognise_assignment
 
@@ -86,7 +87,7 @@ def _take(path: Path, name: str, notes: list[str], budget: Budget | None = None)
             notes.append(f"{name}: left out, {error}")
             return None
         code = code_of_folder(submission.root, name)
-        weights, weight_notes = weight_files(submission.root, budget)
+        weights, weight_notes = weight_files(submission.root, budget, submission_bytes)
         try:
             recognised = recognise_assignment(submission)
         except SubmissionError:
@@ -206,12 +207,15 @@ def _structure_findings(names: tuple[str, str], files: tuple[list[WeightFile], l
     return findings
 
 
-def compare_batch(paths: list[Path], assignment_id: str | None = None, starters: list[Path] = ()) -> SimilarityReport:
-    """Compare every pair of the submissions at ``paths`` (folders or zips)."""
+def compare_batch(paths: list[Path], assignment_id: str | None = None, starters: list[Path] = (),
+                  submission_bytes: int | None = None, batch_bytes: int | None = None) -> SimilarityReport:
+    """Compare every pair of the submissions at ``paths`` (folders or zips), reading at most ``submission_bytes``
+    of unpacked weight files of each and ``batch_bytes`` in all (default: ``weights.SUBMISSION_BYTES`` and
+    ``weights.BATCH_BYTES``); the files past them are named in the notes."""
     notes: list[str] = []
-    taken, budget = {}, Budget()
+    taken, budget = {}, Budget(batch_bytes)
     for path, name in zip(paths, _names(paths), strict=True):
-        if (got := _take(Path(path), name, notes, budget)) is not None:
+        if (got := _take(Path(path), name, notes, budget, submission_bytes)) is not None:
             taken[name] = got
     assignment = _assignment(assignment_id, taken, notes)
     starter_documents, boilerplate = _starter_documents(assignment, starters, notes)

@@ -42,17 +42,19 @@ def main() -> int:
 def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     """Become the unprivileged worker of one submission and answer the grader until told to exit (also in a
     process forked from a warm template, ``worker/zygote.py``, with the same settings)."""
+    from ..ipc_objects import own_ipc_namespace, remove_ipc
+    from .keyrings import forbid_keyrings, fresh_keyrings
+
     if settings.get("drop_uid") is not None and os.geteuid() == 0:
+        own_ipc_namespace()  # where root may (no bubblewrap): System V objects and POSIX queues end with it
         drop_privileges(int(settings["drop_uid"]))
     if settings.get("drop_uid") is not None and os.geteuid() == int(settings["drop_uid"]):
         # A uid of the grader's own, used by one submission after another (never the person running the grader,
         # whose keyrings and IPC objects are theirs): nothing the one before left in a keyring, shared memory, a
         # message queue or a semaphore.
-        from ..ipc_objects import remove_ipc
-        from .keyrings import fresh_keyrings
-
         fresh_keyrings()
         remove_ipc(os.geteuid())
+    forbid_keyrings()  # keyrings are not namespaced: student code gets none, whoever runs it
     if settings.get("copy_from"):
         copy_submission(Path(settings["copy_from"]), Path.cwd())
 
