@@ -19,6 +19,31 @@ def _no_data_dir_from_environment(monkeypatch):
     monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _warm_templates():
+    """Every grading of the session forks its worker from one set of warm templates, as a batch's do: a
+    test grades in a fraction of a second what a cold worker (a new interpreter importing torch) takes
+    seconds to start. A test that passes its own templates keeps them; ``AUTOGRADER_WARM=0`` starts every
+    worker cold, as one ``autograder grade`` does."""
+    import os
+
+    from autograder.grading import session
+    from autograder.worker.warm import WarmWorkers
+
+    if os.environ.get("AUTOGRADER_WARM", "1") == "0":
+        yield None
+        return
+    cold, shared = session.Worker, WarmWorkers()
+
+    def forked(scratch, settings, launcher=None, warm=None):
+        return cold(scratch, settings, launcher, warm if warm is not None else shared)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(session, "Worker", forked)
+        yield shared
+    shared.close()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or a skip that says why."""

@@ -77,6 +77,7 @@ def test_feedback_of_a_passed_check_says_what_was_verified(tmp_path):
     assert any("runs the handout's 18 layers in order" in c.feedback for c in result.checks)
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_grading_twice_gives_the_same_scores():
     first = grade(EXAMPLES / "broken-code-size", device="cpu", keyword="AE and brief_training")
     second = grade(EXAMPLES / "broken-code-size", device="cpu", keyword="AE and brief_training")

@@ -52,6 +52,7 @@ def test_parameter_counts_by_formula_keras_and_torch(widths, count):
     assert model.count_params() == count == sum(p.numel() for p in model.parameters())
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_keras_2_spellings_and_tensorflow_imports_are_served_and_said():
     result = grade(EXAMPLES / "tensorflow-keras-imports", device="cpu", keyword="shallow and not training")
     assert result.checks and not result.failed(), [c.feedback for c in result.failed()]
@@ -60,6 +61,7 @@ def test_keras_2_spellings_and_tensorflow_imports_are_served_and_said():
     assert "Adam(lr=...) is Keras 2's spelling" in notes
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_without_fashion_mnist_only_its_checks_are_not_gradable_and_the_notebook_runs_on_a_stand_in():
     result = grade(EXAMPLES / "answer-key", device="cpu", keyword="fashion or notebook")
     assert {c.check_id for c in result.not_gradable()} == {f"2b/{m}/fashion_training"

@@ -61,6 +61,7 @@ def test_points_are_100_split_15_40_45_between_the_exercises():
     assert points_per_problem(MLE) == {"1": 15, "2": 40, "3": 45}
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_without_signs_its_accuracy_is_not_gradable_and_the_notebook_runs_on_a_labelled_stand_in():
     result = grade(EXAMPLES / "answer-key", device="cpu", keyword="notebook or CNN_Classifier")
     assert [c.check_id for c in result.not_gradable()] == ["2.1/CNN_Classifier/signs_training"]
@@ -71,6 +72,7 @@ def test_without_signs_its_accuracy_is_not_gradable_and_the_notebook_runs_on_a_l
     assert result.checks[0].check_id == "notebook/runs" and result.checks[0].passed
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_the_seeds_task_4_is_graded_on_the_model_and_the_labels_it_really_used():
     """The seed encodes with the last model of its latent-size loop (150), not the latent-3 one (only a loop
     that runs to its end shows that, however the grader cuts its training), and colours the samples of a

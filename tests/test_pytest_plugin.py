@@ -14,6 +14,7 @@ BROKEN = ROOT / "submissions" / "cpsc663-ex2" / "broken-code-size"
 SELECT = "5.4/AE/code_size or 5.4/AE/linear_layers"
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_plain_pytest_gives_the_same_verdicts_as_autograder_grade(pytester):
     run = pytester.runpytest_subprocess("--pyargs", "autograder.suite", "--submission", str(BROKEN),
                                         "-k", SELECT, "-p", "no:cacheprovider", "-rf")
@@ -35,6 +36,7 @@ def test_points_marker_is_on_every_item(pytester):
     run.stdout.fnmatch_lines(["POINTS 5.4/AE/code_size] 2", "POINTS 6.2/CAE_skip/skip_connections] 4"])
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 def test_a_conftest_in_the_submission_changes_nothing(pytester, tmp_path):
     submission = tmp_path / "sneaky"
     shutil.copytree(BROKEN, submission)

@@ -104,6 +104,7 @@ def test_nothing_a_submission_leaves_reaches_the_next_worker_of_the_same_templat
     assert (template.starts, template.forks) == (1, 2)  # one template, both workers forked from it
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full)
 @needs_warm
 def test_a_template_that_died_is_replaced_and_the_worker_still_answers(tmp_path):
     b = _student(tmp_path, "b", LOOKS_FOR_THEM)
