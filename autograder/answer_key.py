@@ -118,10 +118,24 @@ def _notebook_definition(path: Path, name: str, problem: str = ""):
     return namespace[name]
 
 
+class NoThresholds(FileNotFoundError):
+    """The assignment has not been calibrated yet: a step for the instructor, not a fault of a submission."""
+
+
+def thresholds_path(assignment: Assignment) -> Path:
+    """Where the assignment's thresholds are: its ``thresholds`` key, else ``thresholds.json`` beside it."""
+    return assignment.paths.get("thresholds") or assignment.root / "thresholds.json"
+
+
+def calibrate_command(assignment: Assignment) -> str:
+    """The command that calibrates the assignment: by id for an answer key under ``reference/``, else by the
+    path of its ``assignment.toml``."""
+    return f"autograder calibrate {assignment.id if assignment.package or not assignment.toml else assignment.toml}"
+
+
 def load_thresholds(assignment: Assignment) -> dict:
-    path = assignment.paths["thresholds"]
+    path = thresholds_path(assignment)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} does not exist; derive it with `autograder calibrate {assignment.id}`"
-        )
+        raise NoThresholds(f"this assignment has no thresholds yet ({path} does not exist): run "
+                           f"{calibrate_command(assignment)}")
     return json.loads(path.read_text())

@@ -28,7 +28,7 @@ from dataclasses import MISSING, dataclass
 import numpy as np
 import torch
 
-from .answer_key import solution_class
+from .answer_key import calibrate_command, solution_class, thresholds_path
 from .datasets.declared import ImageData, load_declared
 from .spec import Assignment, Recipe
 from .tasks import TaskData, pca_error, task_of
@@ -161,15 +161,45 @@ def recipe_subjects(assignment: Assignment) -> dict[str, tuple[str, dict]]:
     return found
 
 
+@dataclass(frozen=True)
+class SeedStarted:
+    """Told to ``progress`` as a seed starts training (a terminal shows it until the seed's line replaces it)."""
+
+    recipe: str
+    seed: int
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"  {self.recipe} seed {self.seed} ({self.index + 1}/{self.count}): training..."
+
+
+def print_progress(message, stream=None) -> None:
+    """Calibration's progress: a line per seed as it ends; on a terminal, also the seed in training, replaced by
+    its line when it ends. Flushed, so that a log or a pipe shows each seed as it ends."""
+    import sys
+
+    stream = stream or sys.stdout
+    tty = stream.isatty()
+    if isinstance(message, SeedStarted):
+        if tty:
+            stream.write(f"\r{message}")
+            stream.flush()
+        return
+    stream.write(f"\r\033[K{message}\n" if tty else f"{message}\n")
+    stream.flush()
+
+
 def calibrate_recipe(assignment: Assignment, subject: str, kwargs: dict, recipe: Recipe, images: ImageData, device,
-                     seeds, progress=print) -> dict:
+                     seeds, progress=print_progress) -> dict:
     spec = assignment.subjects[subject]
     builder = solution_class(assignment, subject)
     data = task_of(recipe).data(recipe, images, spec.input.shapes[0], spec.input.layout)
     results = []
-    for seed in seeds:
+    for index, seed in enumerate(seeds):
+        progress(SeedStarted(recipe.name, seed, index, len(seeds)))
         results.append(train_and_score(builder, kwargs, recipe, data, device, seed))
-        progress(f"  {recipe.name} seed {seed}: {task_of(recipe).metric_name(recipe)} "
+        progress(f"  {recipe.name} seed {seed} ({index + 1}/{len(seeds)}): {task_of(recipe).metric_name(recipe)} "
                  f"{task_of(recipe).metric(results[-1].error):.4f} ({results[-1].seconds:.1f} s)")
     task = task_of(recipe)
     comparisons = task.comparison_errors(recipe, data)
@@ -179,7 +209,8 @@ def calibrate_recipe(assignment: Assignment, subject: str, kwargs: dict, recipe:
                      device)
 
 
-def calibrate(assignment: Assignment, *, data_dir=None, device, recipes=None, seeds=None, progress=print) -> dict:
+def calibrate(assignment: Assignment, *, data_dir=None, device, recipes=None, seeds=None,
+              progress=print_progress) -> dict:
     """Calibrate ``recipes`` (default: all) and merge them into the thresholds file; return its content.
 
     A recipe whose budget is too short, or whose data is not here, is reported and left out; the others are
@@ -187,10 +218,10 @@ def calibrate(assignment: Assignment, *, data_dir=None, device, recipes=None, se
     """
     from .datasets.declared import DataMissing
 
-    path = assignment.paths["thresholds"]
+    path = thresholds_path(assignment)
     table = json.loads(path.read_text()) if path.is_file() else {}
     table.update({"assignment": assignment.id, "rule": RULE,
-                  "command": f"autograder calibrate {assignment.id} [--data-dir DIR] [--recipe NAME]"})
+                  "command": f"{calibrate_command(assignment)} [--data-dir DIR] [--recipe NAME]"})
     entries = table.setdefault("recipes", {})
     failures = []
     for name, (subject, kwargs) in recipe_subjects(assignment).items():

@@ -7,7 +7,7 @@
     autograder data [--data-dir DIR]              list the data sets and where they come from
     autograder data prepare ROOT [--data-dir DIR] write a torchvision-layout copy under ROOT
     autograder answer-key [ID ...]                compute every analytic answer two ways and compare
-    autograder calibrate ID [--recipe NAME ...]   re-derive thresholds from the reference models
+    autograder calibrate PATH-or-ID [--recipe NAME ...]   derive thresholds from the reference models
     autograder starter ID [--check]               write the student starters from the solution
     autograder student-kit ID [--out DIR]         write the public checks for students (no answer key)
     autograder gradescope ID --out autograder.zip the zip Gradescope's autograder asks for
@@ -66,20 +66,30 @@ def cmd_answer_key(args) -> int:
 def cmd_calibrate(args) -> int:
     import torch
 
+    from .answer_key import thresholds_path
     from .calibration import calibrate
     from .devices import choose_device
     from .grading import resources
     from .spec import load_assignment
 
-    assignment = load_assignment(args.id)
+    assignment = load_assignment(assignment_argument(args.id))
     seeds = tuple(range(args.seeds)) if args.seeds else None
     device = choose_device(args.device)
     share = resources.share(1, str(device))  # the cores free now: a torch thread per core collapses under load
     torch.set_num_threads(share.threads)
-    print(f"training on {share.threads} thread(s): the cores free now")
+    print(f"training on {share.threads} thread(s): the cores free now", flush=True)
     calibrate(assignment, data_dir=args.data_dir, device=device, recipes=args.recipe, seeds=seeds)
-    print(f"wrote {assignment.paths['thresholds']}")
+    print(f"wrote {thresholds_path(assignment)}")
     return 0
+
+
+def assignment_argument(text: str) -> str:
+    """An assignment as given on the command line: an id, the path of an ``assignment.toml``, or the folder
+    holding one (an assignment kept outside the project)."""
+    from pathlib import Path
+
+    folder = Path(text)
+    return str(folder / "assignment.toml") if folder.is_dir() and (folder / "assignment.toml").is_file() else text
 
 
 def cmd_starter(args) -> int:
@@ -300,8 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
     key.set_defaults(run=cmd_answer_key)
 
-    cal = commands.add_parser("calibrate", help="re-derive an assignment's thresholds")
-    cal.add_argument("id", metavar="ID", help="assignment id, e.g. cpsc663-ex2")
+    cal = commands.add_parser("calibrate", help="derive an assignment's thresholds (before its first grading, "
+                                                "and again when a recipe changes)")
+    cal.add_argument("id", metavar="PATH-or-ID", help="the assignment.toml of an assignment kept anywhere (or its "
+                                                      "folder), or the id of one under reference/, e.g. cpsc663-ex2")
     cal.add_argument("--recipe", action="append", help="only this recipe (repeatable)")
     cal.add_argument("--seeds", type=int, help="number of seeds (default: the assignment's)")
     cal.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")

@@ -13,7 +13,7 @@ import concurrent.futures
 
 import numpy as np
 
-from ..answer_key import load_thresholds
+from ..answer_key import NoThresholds, calibrate_command, load_thresholds
 from ..datasets.declared import DataMissing, ImageData, as_model_input, load_declared
 from ..spec import Assignment
 from ..tasks import TaskData, task_of
@@ -82,13 +82,19 @@ class DataAccess:
         if key not in self._cache:
             recipe = self.assignment.recipe(recipe_name)
             images = self.images(recipe.data)
+            data_dir = f" --data-dir {self.data_dir}" if self.data_dir else ""
             try:
                 found = threshold_for(load_thresholds(self.assignment), recipe_name, images.data_key)
+            except NoThresholds as missing:
+                if str(missing) not in self.staff:
+                    self.staff.append(str(missing))
+                raise NotGradable(f"not graded: this assignment has no thresholds yet: run "
+                                  f"`{calibrate_command(self.assignment)}{data_dir}` (the instructor's step before "
+                                  "grading; no fault of this submission)") from None
             except MissingThreshold:
                 raise NotGradable(f"not gradable here: no bar has been calibrated for {recipe_name} on this data "
-                                  f"({images.data_key}); the course staff can derive one with `autograder calibrate "
-                                  f"{self.assignment.id} --recipe {recipe_name}"
-                                  f"{' --data-dir ' + str(self.data_dir) if self.data_dir else ''}`") from None
+                                  f"({images.data_key}); the course staff can derive one with "
+                                  f"`{calibrate_command(self.assignment)} --recipe {recipe_name}{data_dir}`") from None
             if not found.same_data:
                 self.notes.append(f"the threshold of {recipe_name} was calibrated on other data ({found.data_key}); "
                                   "the most lenient calibrated value is used")
@@ -98,7 +104,7 @@ class DataAccess:
             stale = changed_since(recipe, entry.get("budget", {}))
             if stale:
                 self.staff.append(f"recipe {recipe_name} changed since its threshold was calibrated "
-                                  f"({', '.join(stale)}): run autograder calibrate {self.assignment.id} "
+                                  f"({', '.join(stale)}): run {calibrate_command(self.assignment)} "
                                   f"--recipe {recipe_name}")
             self._cache[key] = found
         return self._cache[key]

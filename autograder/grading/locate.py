@@ -7,12 +7,21 @@ the subject's problem is the one graded. A variable (a model as the problem's
 cells left it) is never taken from another problem's cells: where the
 problem's cells do not bind the handout's name, the model they trained is
 graded, and the feedback says which.
+
+A class, factory or function is found under the handout's name, a name the
+assignment accepts (``aliases``), or one equal to either up to case and ``_``.
+Where a file the handout names defines none of these, the one class of the
+subject's kind it defines itself that takes the declared arguments (and that no
+other subject claims) is graded, with a note; with two or more, none is guessed.
+The name found travels to the worker in ``reference()``, so every check grades
+the same class.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..signatures import loose, takes_arguments
 from ..spec import SubjectSpec
 from .imports import import_file
 from .outcomes import CheckFailed, student_traceback
@@ -29,6 +38,9 @@ WANTED = {
     ("function", "function"): {"function"},
 }
 WHAT = {"class": "class", "factory": "function", "variable": "variable holding a model", "function": "function"}
+NAMED = ("class", "factory", "function")  # what may be found under another name than the handout's
+CLASS_KINDS = {"torch": "nn.Module", "keras": "Keras Model"}  # the kinds whose class may be found by its arguments
+NAME_COSTS_NOTHING = "no check of this assignment is on the name, so it costs no points"
 
 
 @dataclass(frozen=True)
@@ -68,16 +80,92 @@ def variants_of(spec: SubjectSpec) -> list[Subject]:
 class Located:
     source: str  # a .py file or the notebook
     cells: tuple[int, int] | None = None  # the notebook cells of the subject's problem
+    name: str = ""  # the name it is graded under, where it is not the handout's
 
 
 def _kinds(outcome: dict) -> dict:
     return outcome.get("kinds", {})
 
 
-def _defines(outcome: dict, spec: SubjectSpec, own: bool = False) -> bool:
+def _fits(outcome: dict, spec: SubjectSpec, name: str, own: bool = False) -> bool:
+    """``name`` holds something of the subject's kind (``own``: defined in that file itself)."""
     wanted = WANTED.get((spec.kind, spec.find), set())
-    kind = _kinds(outcome).get(spec.name)
-    return kind in wanted and (not own or spec.name in outcome.get("own", []))
+    return _kinds(outcome).get(name) in wanted and (not own or name in outcome.get("own", []))
+
+
+def _named(outcome: dict, spec: SubjectSpec, own: bool = False) -> str | None:
+    """The name under which ``outcome`` defines the subject: the handout's; else a declared alias; else the one
+    name equal to either up to case and ``_`` (for a class, factory or function)."""
+    if _fits(outcome, spec, spec.name, own):
+        return spec.name
+    if spec.find not in NAMED:
+        return None
+    alias = next((a for a in spec.aliases if _fits(outcome, spec, a, own)), None)
+    if alias:
+        return alias
+    accepted = {loose(n) for n in (spec.name, *spec.aliases)}
+    close = sorted(n for n in _kinds(outcome) if loose(n) in accepted and _fits(outcome, spec, n, own))
+    return close[0] if len(close) == 1 else None
+
+
+def _defines(outcome: dict, spec: SubjectSpec, own: bool = False) -> bool:
+    return _named(outcome, spec, own) is not None
+
+
+def _declared_arguments(spec: SubjectSpec) -> list[str]:
+    return list(dict.fromkeys([*spec.kwargs, *spec.variants]))
+
+
+def _arguments_text(spec: SubjectSpec) -> str:
+    """The declared arguments, in words: "N_bottleneck", "no arguments"."""
+    shown = [f"{len(spec.args)} positional argument(s)"] if spec.args else []
+    return ", ".join(shown + _declared_arguments(spec)) or "no arguments"
+
+
+def _names_text(names: list[str]) -> str:
+    shown = [f"`{name[:60]}`" for name in names[:8]]
+    return ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else "".join(shown)
+
+
+def _candidates(ctx, outcome: dict, spec: SubjectSpec) -> list[str]:
+    """The classes of the subject's kind that the file defines itself, that no other subject of the assignment
+    is named (or accepted) as, and whose constructor takes the declared arguments: where the handout's name is
+    missing, the one class that can be the subject."""
+    if spec.find != "class" or spec.kind not in CLASS_KINDS or outcome.get("error"):
+        return []
+    claimed = {loose(name) for other in ctx.assignment.subjects.values() if other.key != spec.key
+               for name in (other.name, *other.aliases)}
+    signatures = outcome.get("signatures", {})
+    return sorted(name for name in outcome.get("own", [])
+                  if _fits(outcome, spec, name, own=True) and loose(name) not in claimed
+                  and takes_arguments(signatures.get(name), len(spec.args), _declared_arguments(spec),
+                                      spec.argument_aliases))
+
+
+def _note_name(ctx, spec: SubjectSpec, name: str) -> None:
+    """Say which name was graded, where it is not the handout's."""
+    if name in spec.aliases:
+        ctx.note(f"graded `{name}` as {spec.name}: a name the assignment accepts for it")
+    elif name != spec.name:
+        ctx.note(f"graded `{name}`: the handout names it `{spec.name}`; {NAME_COSTS_NOTHING}, but name it as the "
+                 "handout does")
+
+
+def _graded_name(ctx, file: str, outcome: dict, spec: SubjectSpec) -> str | None:
+    """The name in ``file`` graded as the subject, with a note where it is not the handout's."""
+    name = _named(outcome, spec)
+    if name is not None:
+        _note_name(ctx, spec, name)
+        return name
+    if _kinds(outcome).get(spec.name) is not None or _in_notebook(ctx, spec, own=True):
+        return None  # the handout's name holds something else (the problem to report), or the notebook has it
+    candidates = _candidates(ctx, outcome, spec)
+    if len(candidates) != 1:
+        return None
+    ctx.note(f"graded `{candidates[0]}`: the handout names it `{spec.name}`, which {file} does not define; "
+             f"`{candidates[0]}` is the only {CLASS_KINDS[spec.kind]} class of {file} that takes "
+             f"{_arguments_text(spec)} ({NAME_COSTS_NOTHING}, but name it as the handout does)")
+    return candidates[0]
 
 
 def _file_problem(ctx, file: str, outcome: dict, spec: SubjectSpec) -> str:
@@ -93,7 +181,12 @@ def _file_problem(ctx, file: str, outcome: dict, spec: SubjectSpec) -> str:
     wanted = WANTED.get((spec.kind, spec.find), set())
     same = sorted(name for name, kind in _kinds(outcome).items() if kind in wanted)[:12]
     shown = ", ".join(name[:60] for name in same) or f"no {WHAT.get(spec.find, spec.find)}es of that kind"
-    return f"{file} defines no {WHAT.get(spec.find, spec.find)} {spec.name} (it defines: {shown})"
+    problem = f"{file} defines no {WHAT.get(spec.find, spec.find)} {spec.name} (it defines: {shown})"
+    candidates = _candidates(ctx, outcome, spec)
+    if len(candidates) > 1:
+        problem += (f"; {_names_text(candidates)} each take {_arguments_text(spec)}, so the grader cannot tell "
+                    f"which one is {spec.name} and graded none: name that class {spec.name}, as the handout does")
+    return problem
 
 
 def _notebook_location(ctx, spec: SubjectSpec) -> Located:
@@ -151,11 +244,14 @@ def _locate(ctx, spec: SubjectSpec) -> Located:
         if not ctx.submission.has(file):
             continue
         outcome = import_file(ctx, file)
-        if spec.find == "fit" and outcome.get("fits", 0) or spec.find != "fit" and _defines(outcome, spec):
-            if spec.find != "fit" and _in_notebook(ctx, spec, own=True):
+        if spec.find == "fit" and outcome.get("fits", 0):
+            return Located(file)
+        name = _graded_name(ctx, file, outcome, spec) if spec.find != "fit" else None
+        if name is not None:
+            if _in_notebook(ctx, spec, own=True):
                 ctx.note(f"{spec.name} is defined in {file} and in the notebook {ctx.notebook.file}; the handout "
                          f"asks for {file}, so that one was graded")
-            return Located(file)
+            return Located(file, name=name)
         problems.append(_file_problem(ctx, file, outcome, spec))
     if _in_notebook(ctx, spec):
         if spec.files:
@@ -163,6 +259,10 @@ def _locate(ctx, spec: SubjectSpec) -> Located:
             ctx.note(f"{spec.name}: {where}; the handout asks for the {WHAT.get(spec.find, spec.find)} in that "
                      f"file, so the {spec.name} your notebook {ctx.notebook.file} defines was graded instead")
         located = _notebook_location(ctx, spec)
+        name = _named(ctx.notebook.names(), spec) if spec.find in NAMED else None
+        if name and name != spec.name:
+            _note_name(ctx, spec, name)
+            located = Located(located.source, located.cells, name)
         if located.cells is None and ctx.assignment.problem_name(spec.problem):
             ctx.note(f"{ctx.notebook.file}: no heading names {ctx.assignment.problem_name(spec.problem)}, so for "
                      f"{spec.name} the last binding in the notebook was graded")
@@ -196,9 +296,12 @@ def reference(ctx, subject: Subject, seed: int = 0) -> dict:
     """What the worker is sent to find and build the subject."""
     spec = subject.spec
     located = locate(ctx, spec)
-    return {"source": located.source, "name": spec.name, "find": spec.find, "kind": spec.kind,
-            "kwargs": subject.kwargs, "args": list(spec.args), "cells": list(located.cells) if located.cells else None,
-            "match": spec.match, "parts": spec.parts, "seed": seed,
-            "input_shape": list(spec.input.shapes[0]) if spec.input else None,
-            "input_shapes": [list(s) for s in spec.input.shapes] if spec.input else [],
-            "limit": spec.limit_seconds}
+    ref = {"source": located.source, "name": located.name or spec.name, "find": spec.find, "kind": spec.kind,
+           "kwargs": subject.kwargs, "args": list(spec.args), "cells": list(located.cells) if located.cells else None,
+           "match": spec.match, "parts": spec.parts, "seed": seed,
+           "input_shape": list(spec.input.shapes[0]) if spec.input else None,
+           "input_shapes": [list(s) for s in spec.input.shapes] if spec.input else [],
+           "limit": spec.limit_seconds}
+    if spec.argument_aliases:
+        ref["argument_aliases"] = {k: list(v) for k, v in spec.argument_aliases.items()}
+    return ref

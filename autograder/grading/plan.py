@@ -81,6 +81,8 @@ def _subject_case(assignment: Assignment, subject: Subject, check: CheckSpec) ->
     check = CheckSpec(**{**check.__dict__, "options": options})
     if check.type == "weights_load":
         options.setdefault("names", list(spec.weights))
+        if _name_check(assignment, spec.weights):
+            options.setdefault("name_check", _name_check(assignment, spec.weights))
     expected = Expected(subject.label, options, assignment.problem_name(spec.problem))
 
     def run(ctx) -> Verdict:
@@ -110,9 +112,33 @@ def _file_cases(assignment: Assignment) -> list[CheckCase]:
     return cases
 
 
+def _name_check(assignment: Assignment, names) -> str | None:
+    """The id of a ``present`` check under ``[files]`` on one of a weight file's names: the check on its name."""
+    return next((f"files/{spec.name}/{check.key}" for spec in assignment.files if spec.name in names
+                 for check in spec.checks.values() if check.type == "present"), None)
+
+
 def _file_present(ctx, file: str) -> dict:
-    return {"present": ctx.submission.has(file), "renamed_from": ctx.submission.renamed.get(file),
+    return {"present": ctx.submission.has(file),
+            "renamed_from": ctx.submission.renamed.get(file) or _weights_found_by_contents(ctx, file),
             "look_alikes": ctx.submission.look_alikes([file])}
+
+
+def _weights_found_by_contents(ctx, file: str) -> str | None:
+    """Where ``file`` is a subject's weight file, missing, the file of another name graded for it (its tensors
+    fit the subject)."""
+    from .measure.weight_files import choose
+
+    if ctx.submission.has(file):
+        return None
+    for spec in ctx.assignment.subjects.values():
+        if file in spec.weights and not any(ctx.submission.has(name) for name in spec.weights):
+            try:
+                chosen = choose(ctx, subjects_of(spec)[0])
+            except CheckFailed:
+                return None
+            return chosen.file if chosen.instead_of else None
+    return None
 
 
 def _file_import(ctx, file: str) -> dict:

@@ -36,7 +36,7 @@ def _render_submission(result: SubmissionResult, *, width: int = 100) -> str:
                                        subsequent_indent=" " * 12))
     if result.not_gradable_points:
         lines += ["", f"  Not gradable here: {_points(result.not_gradable_points)} points (marked –), left out of "
-                      "the total; grade them where the data they need is."]
+                      "the total; each says what it needs (data this machine lacks, thresholds not calibrated yet)."]
     if result.manual:
         parts = ", ".join(f"{p['problem']} ({_points(p['points'])})" for p in result.manual)
         lines += ["", f"  Graded by hand: {_points(result.manual_points)} points, not in this total: {parts}."]

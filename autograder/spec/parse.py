@@ -131,11 +131,26 @@ def _subject(key: str, data: dict, where: str) -> SubjectSpec:
         reference=table.get("reference", None, str),
         checks=_checks(table.get("checks", {}, dict), f"{where}.checks"),
         limit_seconds=_seconds(table, "limit_seconds", where),
+        aliases=tuple(_names(table.get("aliases", [], list), f"{where}.aliases")),
+        argument_aliases={k: tuple(_names(v, f"{where}.argument_aliases.{k}"))
+                          for k, v in table.get("argument_aliases", {}, dict).items()},
     )
     table.done()
     if find == "fit" and kind != "keras":
         raise SpecError(f"{where}: find = 'fit' (models passed to fit) is for kind = 'keras'")
+    declared = set(spec.kwargs) | set(spec.variants)
+    for key in spec.argument_aliases:
+        if key not in declared:
+            raise SpecError(f"{where}.argument_aliases.{key}: {key!r} is not one of its kwargs or variants "
+                            f"({', '.join(sorted(declared)) or 'none declared'})")
     return spec
+
+
+def _names(value, where: str) -> list[str]:
+    """A list of Python names: ``aliases = ["Autoencoder", "AE"]``."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.isidentifier() for v in value):
+        raise SpecError(f"{where}: expected a list of Python names, found {value!r}")
+    return value
 
 
 def _seconds(table: Table, key: str, where: str) -> float | None:
@@ -344,6 +359,7 @@ def parse_assignment(path: Path) -> Assignment:
         subjects=_with_layers_of(subjects),
         recipes=recipes,
         limits=_limits(top.get("limits", None, dict)),
+        toml=path,
     )  # fmt: skip
     top.get("source", None, str)  # the handout this answer key was written from (documentation)
     calibration.done()

@@ -69,6 +69,8 @@ class SubjectSpec:
     reference: str | None = None  # "module:name" of the answer key that builds the reference
     checks: dict[str, CheckSpec] = field(default_factory=dict)
     limit_seconds: float | None = None  # seconds of computing one call on it may take (default: [limits] call)
+    aliases: tuple[str, ...] = ()  # other names accepted for it (any name also matches up to case and "_")
+    argument_aliases: dict = field(default_factory=dict)  # a kwarg -> other parameter names accepted for it
 
     def variant_kwargs(self) -> list[dict]:
         """Every combination of the sweep's values, over the subject's own kwargs."""
@@ -209,6 +211,7 @@ class Assignment:
     recipes: dict[str, Recipe] = field(default_factory=dict)
     derivations: str | None = None  # a module of the answer key with CHECKS and answer()
     limits: LimitsSpec = LimitsSpec()
+    toml: Path | None = None  # the assignment.toml it was read from
 
     @property
     def models(self) -> dict[str, SubjectSpec]:

@@ -19,13 +19,14 @@ import torch
 
 from ..layers import describe_layers
 from ..probes import jacobian_singular_values
+from ..signatures import parameters_of
 from ..spec.recipes import Recipe
 from ..state_dicts import unwrap_state_dict
 from ..training import as_rows, fit, predict
 from . import cuda_shim, keras_support, notebook_roles
 from .arguments import evaluate_arguments
 from .importer import STAND_INS, describe_exception, import_student_file
-from .subjects import NotFound, build, call_text, lookup
+from .subjects import NotFound, arguments_mapping, build, call_text, lookup
 from .trace import trace_ops
 from .values import describe_value, kind_of, plain_numbers
 
@@ -174,19 +175,23 @@ def handle_import(state, request, arrays):
     if roles:
         roles["trained"] += [{"cell": r.cell, "name": state.name_of(source, r.model),
                               "class": type(r.model).__name__[:100]} for r in fits]
+    signatures = {k: parameters_of(namespace[k]) for k in own
+                  if kinds[k] in ("module-class", "keras-model-class", "dataset-class", "function")}
     return {**outcome.as_dict(), "kinds": kinds, "own": sorted(own), "rebound": rebound, "fits": len(fits),
-            "bound": bound, "roles": roles,
+            "bound": bound, "roles": roles, "signatures": signatures,
             "modules": sorted(k for k, v in kinds.items() if v in ("module-class", "keras-model-class")),
             "cuda_requests": cuda_shim.requests, "stand_ins": list(STAND_INS)}, {}
 
 
 def handle_describe(state, request, arrays):
     model = _model(state, request)
-    _, found = lookup(state, request["model"])
+    value, found = lookup(state, request["model"])
     parts = request["model"].get("parts", {})
     attributes = {role: callable(getattr(model, name, None)) for role, name in parts.items()}
     reply = {"parameters": sum(p.numel() for p in model.parameters()), "class": type(model).__name__,
              "attributes": attributes, "found": found}
+    if request["model"].get("find", "class") in ("class", "factory"):
+        reply["arguments"] = [list(change) for change in arguments_mapping(value, request["model"]).changed]
     if keras_support.is_keras_model(model):
         reply.update(keras_support.describe_keras(model))
         reply["state_keys"] = {}
@@ -349,6 +354,7 @@ def _element(value) -> tuple[dict, np.ndarray | None]:
 def handle_dataset_items(state, request, arrays):
     """Build a data set class on the arrays sent, and read its length and some items."""
     dataset = build(state, request["model"], arrays=arrays)
+    changes = arguments_mapping(lookup(state, request["model"])[0], request["model"]).changed
     name = request["model"]["name"]
     length = state.student(f"len({name}(...))", len, dataset)
     items, out = [], {}
@@ -364,7 +370,7 @@ def handle_dataset_items(state, request, arrays):
             if values is not None and values.size <= 1_000_000:
                 out[f"item{index}_{position}"] = values
         items.append({"index": index, "tuple": isinstance(item, (tuple, list)), "elements": described})
-    return {"length": int(length), "items": items}, out
+    return {"length": int(length), "items": items, "arguments": [list(change) for change in changes]}, out
 
 
 def handle_call(state, request, arrays):

@@ -3,7 +3,8 @@
 A request names a subject by a plain reference::
 
     {"source": "models.py" | "hw.ipynb", "name": "Net", "find": "class", "kind": "torch",
-     "kwargs": {...}, "args": [...], "cells": [start, end] | None, "match": {...}, "seed": 0}
+     "kwargs": {...}, "args": [...], "cells": [start, end] | None, "match": {...}, "seed": 0,
+     "argument_aliases": {"N_bottleneck": ["bottleneck"]}}  (only where the assignment declares them)
 
 ``find`` says what the name holds: a class to build, a factory function to call, a
 variable holding a model, a Keras model passed to ``fit`` (``match`` picks it by
@@ -13,6 +14,10 @@ function, else the last one before them; else the last one). A variable is only
 ever taken from the problem's own cells: where they do not bind its name, the
 model they trained is taken (the last one that takes ``input_shapes``), and the
 reply says which.
+
+A class or factory is called with each declared keyword under the parameter it maps to (``signatures.py``:
+the same name up to case and ``_``, a declared alias, or by position), so that ``n_bottleneck=`` where the
+handout says ``N_bottleneck=`` builds the model; ``describe`` reports the mapping for the feedback.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import copy
 
 import torch
 
+from ..signatures import Mapping, map_arguments
 from . import keras_support
 from .arguments import evaluate_arguments
 
@@ -191,11 +197,22 @@ def _reset(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
-def call_text(ref: dict) -> str:
-    """How the student would write the call: ``Net(depth=1, width=5)``."""
-    shown = [repr(a) if not isinstance(a, dict) else "..." for a in ref.get("args", [])]
-    shown += [f"{k}={v!r}" if not isinstance(v, dict) else f"{k}=..." for k, v in ref.get("kwargs", {}).items()]
+def call_text(ref: dict, mapping: Mapping | None = None) -> str:
+    """How the student would write the call: ``Net(depth=1, width=5)`` (with ``mapping``, as the grader makes it:
+    each keyword under the parameter it was mapped to, or by position)."""
+    mapping = mapping or Mapping()
+    kwargs = ref.get("kwargs", {})
+    values = list(ref.get("args", [])) + [kwargs[k] for k in mapping.by_position]
+    shown = [repr(a) if not isinstance(a, dict) else "..." for a in values]
+    shown += [f"{mapping.keywords.get(k, k)}={v!r}" if not isinstance(v, dict) else
+              f"{mapping.keywords.get(k, k)}=..." for k, v in kwargs.items() if k not in mapping.by_position]
     return f"{ref['name']}({', '.join(shown)})"
+
+
+def arguments_mapping(value, ref: dict) -> Mapping:
+    """How the declared keywords of ``ref`` go to the parameters of ``value`` (a class or a factory)."""
+    kwargs = ref.get("kwargs", {})
+    return map_arguments(value, list(ref.get("args", [])), dict(kwargs), ref.get("argument_aliases"))[2]
 
 
 def build(state, ref: dict, *, fresh: bool = True, arrays=None):
@@ -211,8 +228,9 @@ def build(state, ref: dict, *, fresh: bool = True, arrays=None):
         if find == "class" and not isinstance(value, type):
             raise NotFound(f"{name} is a {type(value).__name__}, not a class")
         args, kwargs = evaluate_arguments(state, ref.get("args", []), ref.get("kwargs", {}), arrays or {})
+        args, kwargs, mapping = map_arguments(value, args, kwargs, ref.get("argument_aliases"))
         _seed(seed)
-        return state.student(call_text(ref), value, *args, **kwargs)
+        return state.student(call_text(ref, mapping), value, *args, **kwargs)
     if not (isinstance(value, torch.nn.Module) or keras_support.is_keras_model(value)):
         raise NotFound(f"{name} holds a {type(value).__name__}, not a model")
     if not fresh:

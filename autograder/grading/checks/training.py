@@ -46,22 +46,44 @@ def _load_problem(file: str, name: str, header: dict) -> str:
     return f"{file} could not be read: {str(header.get('detail', problem))[:300]}"
 
 
+def used_files(loaded) -> str:
+    """The submission's weight files and the one graded, for the feedback of every weights check."""
+    found = ", ".join(loaded.in_submission[:12]) or "none"
+    used = f"{loaded.renamed_from} (as {loaded.file})" if loaded.renamed_from else loaded.file
+    return f" [weight files in the submission: {found}; used: {used}]" if loaded.in_submission else ""
+
+
+def _misnamed(loaded) -> str | None:
+    """The student's name of a file graded for the one the handout names (a look-alike, or found by its
+    contents)."""
+    return loaded.renamed_from or (loaded.file if loaded.instead_of else None)
+
+
 def check_weights_load(loaded, expected: Expected) -> Verdict:
-    """``loaded``: the worker's account of loading the file, and the misnamed file it stands for, if any."""
+    """``loaded``: the worker's account of loading the file, and the misnamed file it stands for, if any. A
+    misnamed file costs this check, unless the assignment checks the file's name apart (``name_check``: a
+    ``present`` check of the name under ``[files]``)."""
     file, header = loaded.file, loaded.header
+    handout = loaded.instead_of or file
+    misnamed = _misnamed(loaded)
     if not header["loaded"]:
         problem = _load_problem(file, expected.name, header)
-        if loaded.renamed_from:
-            problem = f"{loaded.renamed_from} was graded as {file}, the name the handout asks for. {problem}"
-        return Verdict(False, problem)
-    if loaded.renamed_from:
-        names = " or ".join(expected.get("names", [file]))
-        return Verdict(False, f"no file named {names}: the submission has {loaded.renamed_from} instead. "
-                              f"Rename it to {file}; graded as {file}, it loads into {expected.name}.")
+        if misnamed:
+            problem = f"{misnamed} was graded as {handout}, the name the handout asks for. {problem}"
+        return Verdict(False, problem + used_files(loaded))
+    if misnamed and not expected.get("name_check"):
+        names = " or ".join(expected.get("names", [handout]))
+        found = "" if loaded.renamed_from else f", whose tensors fit {expected.name} (keys and shapes)"
+        return Verdict(False, f"no file named {names}: the submission has {misnamed} instead{found}. Rename it to "
+                              f"{handout}; graded as {handout}, it loads into {expected.name}."
+                       + used_files(loaded))
     message = f"{file} loads into {expected.name} (torch.load with weights_only=True, strict keys)"
     if header.get("note"):
         message += f"; {str(header['note'])[:300]} (the handout asks for model.state_dict() itself)"
-    return Verdict(True, message)
+    if misnamed:
+        message += (f"; the handout names the file {handout}, and {expected['name_check']} is the check on its "
+                    "name")
+    return Verdict(True, message + used_files(loaded))
 
 
 def check_trained_weights(measured, expected: Expected) -> Verdict:
@@ -71,9 +93,9 @@ def check_trained_weights(measured, expected: Expected) -> Verdict:
     if not scored.threshold.passes(value):
         return Verdict(False, f"{expected.name} with the weights in {loaded.file} reaches {scored.metric} {value:.4g} "
                               f"on held-out data; a trained model reaches {scored.threshold.describe()} "
-                              f"({scored.bar}).")
+                              f"({scored.bar})." + used_files(loaded))
     return Verdict(True, f"{expected.name} with {loaded.file} reaches {scored.metric} {value:.4g} on held-out data "
-                         f"(bar: {scored.threshold.describe()})")
+                         f"(bar: {scored.threshold.describe()})" + used_files(loaded))
 
 
 def check_as_trained(scored, expected: Expected) -> Verdict:

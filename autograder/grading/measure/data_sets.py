@@ -6,6 +6,7 @@ import numpy as np
 
 from ..locate import Subject, reference
 from ..outcomes import CheckFailed
+from .models import mapped_arguments
 
 # what a data set check may expect: the shape and dtype of an item's input, whether items are (input, label)
 # pairs and the label's dtype, how an example maps to an item ("reshape", or "channels_first" from channels
@@ -43,6 +44,8 @@ def items(ctx, subject: Subject, check) -> dict:
             ref["args"] = [{"array": "X"}, {"array": "Y"}] if options.get("label") else [{"array": "X"}]
         header, out = ctx.link.call("dataset_items", f"building {subject.spec.name} on {len(arrays['X'])} examples",
                                     arrays=arrays, model=ref, indices=list(range(SHOWN)))
+        if header.get("arguments"):
+            ctx.note(mapped_arguments(ref["name"], header["arguments"]))
         values = {}
         for item in header["items"]:
             values[item["index"]] = [out.get(f"item{item['index']}_{p}") for p in range(len(item["elements"]))]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...probes import effective_rank, probe_count
+from ...signatures import describe_change
 from ...training import preferred_output
 from ..locate import Subject, reference
 from ..outcomes import CheckFailed
@@ -53,6 +54,8 @@ def _probe(ctx, subject: Subject) -> Probe:
         ctx.note(f"{found['bindings']} models passed to fit match {spec.name}; the first one was graded")
     if spec.find == "variable" and found.get("by"):
         ctx.note(graded_variable(ctx, spec.name, spec.problem, found))
+    if describe.get("arguments"):
+        ctx.note(mapped_arguments(ref["name"], describe["arguments"]))
     rng = np.random.default_rng(0)
     for shape in (spec.input.shapes if spec.input else ()):
         x = rng.random((2, *shape), dtype=np.float32)
@@ -70,6 +73,12 @@ def _probe(ctx, subject: Subject) -> Probe:
         if out and result.input_shape is None:
             result.input_shape = tuple(shape)
     return result
+
+
+def mapped_arguments(name: str, changes: list) -> str:
+    """The handout's keywords that the worker passed under other parameter names (or by position), in words."""
+    shown = "; ".join(describe_change(*change) for change in changes[:8])
+    return f"{name} takes the handout's arguments under other names, so the grader passed {shown}; names cost no points"
 
 
 def graded_variable(ctx, name: str, problem: str, found: dict) -> str:

@@ -15,7 +15,7 @@ from ...thresholds import Threshold
 from .. import limits
 from ..locate import Subject
 from ..outcomes import CheckFailed, NotGradable
-from . import figures
+from . import figures, weight_files
 from .models import probe, usable_input_shape
 
 AGREEMENT = 1e-3  # largest difference allowed between a batched and a probed output, relative to their scale
@@ -177,6 +177,8 @@ class WeightsLoad:
     renamed_from: str | None  # the misnamed file graded under this name
     outputs: np.ndarray | None
     not_predicted: str | None  # why the held-out inputs could not be predicted
+    instead_of: str | None = None  # the handout's name of the file, where ``file`` was found by its contents
+    in_submission: tuple[str, ...] = ()  # every weight file of the submission, as the student named it
 
 
 def _trained_check(subject: Subject):
@@ -185,21 +187,17 @@ def _trained_check(subject: Subject):
 
 
 def weights(ctx, subject: Subject) -> WeightsLoad:
-    """The submitted weight file loaded into a fresh instance in the worker (weights_only, strict keys), and
-    its predictions of the held-out inputs of the trained-weights recipe, when there is one."""
+    """The submitted weight file (``weight_files.choose``: the handout's name, else the one file that fits)
+    loaded into a fresh instance in the worker (weights_only, strict keys), and its predictions of the held-out
+    inputs of the trained-weights recipe, when there is one."""
     check = _trained_check(subject)
     recipe_name = check.options.get("recipe") if check else None
     predict = check.options.get("predict") if check else None
 
     def measure():
         spec = subject.spec
-        present = [name for name in spec.weights if ctx.submission.has(name)]
-        if not present:
-            near = ctx.submission.look_alikes(spec.weights, any_suffix=True)
-            hint = f" Found {', '.join(near)}: rename it to {spec.weights[0]}." if near else ""
-            raise CheckFailed(f"no weight file for {spec.name}: expected {' or '.join(spec.weights)} at the top "
-                              f"level of the submission.{hint}")
-        file = present[0]
+        chosen = weight_files.choose(ctx, subject)
+        file = chosen.file
         shape = spec.input.shapes[0]
         inputs, why_not = np.zeros((0, *shape), np.float32), "no recipe scores the weights"
         if recipe_name:
@@ -211,7 +209,8 @@ def weights(ctx, subject: Subject) -> WeightsLoad:
         header, out = ctx.link.call("weights_predict", f"loading {file} into {spec.name}",
                                     arrays={"eval_inputs": inputs}, model=probe(ctx, subject).ref, weights=file,
                                     part=predict_part(ctx, subject, predict))
-        return WeightsLoad(file, header, ctx.submission.renamed.get(file), out.get("outputs"), why_not)
+        return WeightsLoad(file, header, ctx.submission.renamed.get(file), out.get("outputs"), why_not,
+                           chosen.instead_of, chosen.in_submission)
 
     return ctx.memo(("weights", subject.key), measure)
 
