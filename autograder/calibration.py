@@ -142,7 +142,13 @@ def summarise(assignment: Assignment, recipe: Recipe, model: str, results, trivi
     }
 
 
-THRESHOLD_CHECKS = ("brief_training", "trained_weights", "as_trained")  # the checks that compare with a calibrated bar
+
+
+def threshold_checks() -> frozenset[str]:
+    """The check types that compare with a calibrated bar."""
+    from .grading.registry import CHECK_TYPES
+
+    return frozenset(name for name, kind in CHECK_TYPES.items() if "bar" in kind.tags)
 
 
 def recipe_subjects(assignment: Assignment) -> dict[str, tuple[str, dict]]:
@@ -151,7 +157,7 @@ def recipe_subjects(assignment: Assignment) -> dict[str, tuple[str, dict]]:
     for subject in assignment.subjects.values():
         for check in subject.checks.values():
             name = check.options.get("recipe")
-            if name and name not in found and check.type in THRESHOLD_CHECKS:
+            if name and name not in found and check.type in threshold_checks():
                 found[name] = (subject.key, dict(subject.kwargs))
     for recipe in assignment.recipes.values():
         if recipe.subject:

@@ -54,8 +54,9 @@ def cmd_data(args) -> int:
 
 
 def cmd_answer_key(args) -> int:
+    from .grading.registry import load_assignment
     from .render_answer_key import render_analytic_answers
-    from .spec import available_assignments, load_assignment
+    from .spec import available_assignments
 
     ids = args.ids or list(available_assignments())
     for assignment_id in ids:
@@ -70,7 +71,7 @@ def cmd_calibrate(args) -> int:
     from .calibration import calibrate
     from .devices import choose_device
     from .grading import resources
-    from .spec import load_assignment
+    from .grading.registry import load_assignment
 
     assignment = load_assignment(assignment_argument(args.id))
     seeds = tuple(range(args.seeds)) if args.seeds else None
@@ -93,7 +94,7 @@ def assignment_argument(text: str) -> str:
 
 
 def cmd_starter(args) -> int:
-    from .spec import load_assignment
+    from .grading.registry import load_assignment
     from .starter import stale_starters, write_starters
 
     assignment = load_assignment(args.id)
@@ -108,7 +109,7 @@ def cmd_starter(args) -> int:
 
 
 def cmd_student_kit(args) -> int:
-    from .student_kit import write_kit
+    from .student_kit.writer import write_kit
 
     print(write_kit(args.id, args.out).describe())
     return 0
@@ -141,10 +142,11 @@ def cmd_examples(args) -> int:
 
 def cmd_check(args) -> int:
     from .grading.batch import announcing, warn_missing_protection
+    from .grading.registry import load_assignment
     from .grading.runner import grade
     from .report.terminal import render_check_summary, render_submission
-    from .spec import available_assignments, load_assignment
-    from .student_kit import find_kit, instructor_points, using_kit
+    from .spec import available_assignments
+    from .student_kit.check import find_kit, instructor_points, using_kit
 
     kit = find_kit(args.path, args.kit)
     with using_kit(kit):  # a student kit, when there is one, instead of the answer key
@@ -170,8 +172,8 @@ def cmd_export(args) -> int:
 
     from .export import export_submission
     from .grading.batch import expand
+    from .grading.registry import load_assignment
     from .grading.session import recognise_assignment
-    from .spec import load_assignment
     from .submission import SubmissionError, open_submission
 
     status = 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder import datasets
-from autograder.spec import load_assignment
+from autograder.grading.registry import load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -8,7 +8,8 @@ import tomllib
 import pytest
 
 from autograder.answer_key import load_module_from
-from autograder.spec import LayerSpec, SpecError, available_assignments, load_assignment, parse_assignment, validated
+from autograder.grading.registry import load_assignment, validated
+from autograder.spec import LayerSpec, SpecError, available_assignments, parse_assignment
 from autograder.starter import make_starter, stale_starters
 
 

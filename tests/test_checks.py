@@ -474,7 +474,7 @@ def test_a_reconstruction_that_gives_back_the_held_out_images_exactly_is_a_copy_
 
     from autograder.grading.measure.training import score
     from autograder.grading.outcomes import CheckFailed
-    from autograder.spec import load_assignment
+    from autograder.grading.registry import load_assignment
     from autograder.tasks import TaskData
 
     assignment = load_assignment("cpsc663-ex2")

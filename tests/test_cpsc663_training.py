@@ -8,7 +8,7 @@ import torch
 from autograder.answer_key import load_thresholds, solution_class
 from autograder.calibration import changed_since, recipe_subjects, train_and_score
 from autograder.datasets.declared import load_declared
-from autograder.spec import load_assignment
+from autograder.grading.registry import load_assignment
 from autograder.tasks import task_of
 from autograder.thresholds import threshold_for
 from autograder.training import predict

@@ -8,7 +8,7 @@ import torch
 
 from autograder.answer_key import analytic_answer, solution_class
 from autograder.export import export_submission
-from autograder.spec import load_assignment
+from autograder.grading.registry import load_assignment
 from reference.ece4803_hw6 import analytic
 from tests.conftest import ROOT, points_per_problem
 

@@ -28,12 +28,12 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from autograder import cli
+from autograder.grading.registry import load_assignment
 from autograder.packaging.gradescope import SETTINGS, bundle_data, data_needed
 from autograder.packaging.run import main as run_main
 from autograder.report.gradebook import canvas_path, canvas_student, write_gradebook
 from autograder.report.gradescope import gradescope_problems, gradescope_results
 from autograder.results import CheckResult, SubmissionResult
-from autograder.spec import load_assignment
 from tests.conftest import ROOT, SHARED_DATA
 
 ASSIGNMENT = "cpsc663-ex2"

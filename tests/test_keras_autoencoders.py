@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from autograder.export import export_submission
+from autograder.grading.registry import load_assignment
 from autograder.grading.runner import grade
-from autograder.spec import load_assignment
 from reference.keras_autoencoders import gradients, models
 from tests.conftest import ROOT
 

@@ -9,8 +9,8 @@ import pytest
 
 from autograder.answer_key import solution_class
 from autograder.export import export_submission
+from autograder.grading.registry import load_assignment
 from autograder.grading.runner import grade
-from autograder.spec import load_assignment
 from reference.mle_sheet6 import analytic
 from tests.conftest import ROOT, points_per_problem
 

@@ -9,9 +9,9 @@ import nbformat
 import pytest
 
 from autograder.export import chromium, export_submission
+from autograder.grading.registry import load_assignment
 from autograder.grading.runner import grade
 from autograder.notebooks import NotebookProblem, problem_sections, validate
-from autograder.spec import load_assignment
 from tests.conftest import ROOT
 
 GOOD = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"

@@ -15,12 +15,14 @@ import pytest
 from autograder.answer_key import analytic_answer
 from autograder.grading.checks.expected import Expected
 from autograder.grading.plan import plan_checks
+from autograder.grading.registry import load_assignment
 from autograder.report.terminal import render_check_summary
 from autograder.results import CheckResult, SubmissionResult
-from autograder.spec import KIT_ENV, SpecError, load_assignment, parse_assignment
-from autograder.student_kit import find_kit, instructor_points, write_kit
+from autograder.spec import KIT_ENV, SpecError, parse_assignment
+from autograder.student_kit.check import find_kit, instructor_points
 from autograder.student_kit.smoke import check_smoke_training
 from autograder.student_kit.toml_text import dumps
+from autograder.student_kit.writer import write_kit
 from tests.conftest import ROOT
 
 ASSIGNMENTS = ("cpsc663-ex2", "ece4803-hw6", "keras-autoencoders", "mle-sheet6")

@@ -7,7 +7,6 @@ import os
 import queue
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,7 +22,7 @@ from ..worker.protocol import safe_text
 from ..worker.warm import WarmWorkers
 from . import resources
 from .records import ResultStore, fingerprint
-from .runner import grade
+from .runner import grade_safely
 
 WARM_ENV = "AUTOGRADER_WARM"  # "0": every worker starts cold (no warm templates)
 
@@ -161,22 +160,6 @@ class announcing:  # noqa: N801 - used as a statement: `with announcing():`
 
         link.announce = None
         return False
-
-
-def grade_safely(path: Path, **options) -> SubmissionResult:
-    """``grade``, and should the grader itself fail, a result that says so (with the traceback for the staff)."""
-    try:
-        return grade(path, **options)
-    except Exception as error:  # noqa: BLE001 - one submission's trouble never ends the batch
-        return not_graded(path, options, f"the grader itself failed on this submission ({type(error).__name__}); "
-                          "the staff have the details", traceback.format_exc())
-
-
-def not_graded(path: Path, options: dict, why: str, staff: str) -> SubmissionResult:
-    """The result of a submission the grader could not grade: ``why`` for everyone, ``staff`` for the staff."""
-    result = SubmissionResult(submission=submission_name(path), assignment=options.get("assignment_id"), error=why)
-    result.staff_log.append(staff)
-    return result
 
 
 def grade_paths(args) -> int:

@@ -19,12 +19,32 @@ the same class.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..signatures import loose, takes_arguments
-from ..spec import SubjectSpec
+from ..spec import LayerSpec, SubjectSpec
 from .imports import import_file
 from .outcomes import CheckFailed, student_traceback
+
+_ARGUMENT = re.compile(r"^\{(\w+)\}$")
+
+
+def _with_argument(value, kwargs: dict):
+    if isinstance(value, str) and (match := _ARGUMENT.match(value)) and match[1] in kwargs:
+        return kwargs[match[1]]
+    if isinstance(value, LayerSpec):
+        return LayerSpec(value.type, {k: _with_argument(v, kwargs) for k, v in value.settings.items()})
+    if isinstance(value, (list, tuple)):
+        return type(value)(_with_argument(v, kwargs) for v in value)
+    return value
+
+
+def with_arguments(options: dict, kwargs: dict) -> dict:
+    """Options (and layer settings) written ``"{name}"`` take the value of the subject's argument ``name`` (of its
+    variant): a sweep's code size, say, is the width its code_size check expects."""
+    return {key: _with_argument(value, kwargs) for key, value in options.items()}
+
 
 # what a name must hold for each way of finding a subject, by the worker's kind names
 WANTED = {

@@ -8,18 +8,17 @@ the fast structural ones first, training last.
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..answer_key import analytic_answer
 from ..results import Verdict
-from ..spec import Assignment, CheckSpec, LayerSpec
+from ..spec import Assignment, CheckSpec
 from .checks import answers, files, notebooks
 from .checks.expected import Expected
 from .imports import import_file
-from .locate import Subject, subjects_of, variants_of
+from .locate import Subject, subjects_of, variants_of, with_arguments
 from .outcomes import CheckFailed
 from .registry import check_type
 
@@ -53,25 +52,6 @@ def _title(template: str, **fields) -> str:
 
 def _check_id(problem: str, *parts: str) -> str:
     return "/".join(p for p in (problem, *parts) if p)
-
-
-_ARGUMENT = re.compile(r"^\{(\w+)\}$")
-
-
-def _with_argument(value, kwargs: dict):
-    if isinstance(value, str) and (match := _ARGUMENT.match(value)) and match[1] in kwargs:
-        return kwargs[match[1]]
-    if isinstance(value, LayerSpec):
-        return LayerSpec(value.type, {k: _with_argument(v, kwargs) for k, v in value.settings.items()})
-    if isinstance(value, (list, tuple)):
-        return type(value)(_with_argument(v, kwargs) for v in value)
-    return value
-
-
-def with_arguments(options: dict, kwargs: dict) -> dict:
-    """Options (and layer settings) written ``"{name}"`` take the value of the subject's argument ``name`` (of its
-    variant): a sweep's code size, say, is the width its code_size check expects."""
-    return {key: _with_argument(value, kwargs) for key, value in options.items()}
 
 
 def _subject_case(assignment: Assignment, subject: Subject, check: CheckSpec) -> CheckCase:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..results import SubmissionResult
 from ..submission import regular_files
 from . import resources
-from .batch import grade_safely, not_graded
+from .runner import grade_safely, not_graded
 
 SLOTS = 64  # concurrent workers one node can tell apart (each its own unprivileged uid)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spec import Assignment, CheckSpec, SpecError
+from ..spec import Assignment, CheckSpec, SpecError, read_assignment
+from ..student_kit import smoke
 from .checks import behaviour, structure, training
 from .checks import data_sets as data_set_checks
 from .checks import functions as function_checks
@@ -26,6 +27,7 @@ from .measure import training as t
 
 COMMON = ("points", "title", "hint", "visibility", "per_variant", "check")
 MODELS, DATASETS, FUNCTIONS = ("torch", "keras"), ("dataset",), ("function",)
+PUBLIC, TRAINS, BAR = frozenset({"public"}), frozenset({"trains"}), frozenset({"trains", "bar"})  # CheckType.tags
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class CheckType:
     required: tuple[str, ...] = ()
     kinds: tuple[str, ...] = MODELS  # the subject kinds it applies to
     sweep: bool = False  # measures every variant of the subject at once
+    # What the tools that read assignments need to know of it (the student kit, calibration): "public", it
+    # compares with the handout alone (a kit keeps it); "trains", it trains a model; "bar", it compares with a
+    # calibrated threshold; "smoke", a kit replaces it with a smoke test that needs no threshold.
+    tags: frozenset[str] | set[str] = frozenset()
 
 
 def _built(ctx, subject, check):
@@ -158,98 +164,117 @@ def _compiled(ctx, subject, check):
 SWEEP = "sweep"
 
 CHECK_TYPES: dict[str, CheckType] = {
-    "constructs": CheckType("structure", "{call} builds", _built, structure.check_constructs),
+    "constructs": CheckType("structure", "{call} builds", _built, structure.check_constructs, tags=PUBLIC),
     "layer_list": CheckType("structure", "{name} has the handout's layers, in order",
                             lambda ctx, s, c: m.ops(ctx, s), structure.check_layer_list,
-                            ("layers", "layers_of", "trailing_activation", "activations", "modules"), ("layers",)),
+                            ("layers", "layers_of", "trailing_activation", "activations", "modules"), ("layers",),
+                            tags=PUBLIC),
     "output_activation": CheckType("structure", "{name} ends with {activation}", lambda ctx, s, c: m.ops(ctx, s),
-                                   structure.check_output_activation, ("activation",), ("activation",)),
+                                   structure.check_output_activation, ("activation",), ("activation",), tags=PUBLIC),
     "linear_layers": CheckType("structure", "{name} has {encoder} Linear layers each side, with nonlinearities "
                                "between", _parts, structure.check_linear_layers, ("encoder", "decoder"),
-                               ("encoder", "decoder")),
+                               ("encoder", "decoder"), tags=PUBLIC),
     "no_nonlinearity_at_code": CheckType("structure", "{name} has no nonlinearity entering or leaving the code",
-                                         _parts, structure.check_no_nonlinearity_at_code),
+                                         _parts, structure.check_no_nonlinearity_at_code, tags=PUBLIC),
     "no_nonlinearity": CheckType("structure", "{name} has no nonlinear activation", _ops_and_linearity,
-                                 structure.check_no_nonlinearity, ("tolerance",)),
+                                 structure.check_no_nonlinearity, ("tolerance",), tags=PUBLIC),
     "code_size": CheckType("structure", "{name} encodes to a {width}-D code", _code_shape, structure.check_code_size,
-                           ("width",), ("width",)),
+                           ("width",), ("width",), tags=PUBLIC),
     "parameter_count": CheckType("structure", "{name} has the handout's parameter count", _parameters,
-                                 structure.check_parameter_count, ("count",)),
+                                 structure.check_parameter_count, ("count",), tags=PUBLIC),
     "first_conv_filters": CheckType("structure", "{name}'s first convolution has {filters} filters",
                                     lambda ctx, s, c: m.ops(ctx, s), structure.check_first_conv_filters,
-                                    ("filters",), ("filters",)),
+                                    ("filters",), ("filters",), tags=PUBLIC),
     "output_shapes": CheckType("behaviour", "{name} gives outputs of the right shape", _shapes,
-                               behaviour.check_output_shapes, ("outputs", "require")),
+                               behaviour.check_output_shapes, ("outputs", "require"), tags=PUBLIC),
     "returns": CheckType("behaviour", "{name}.forward returns {count} tensors", _returned, behaviour.check_returns,
-                         ("count", "batch", "as_used"), ("count",)),
+                         ("count", "batch", "as_used"), ("count",), tags=PUBLIC),
     "reconstruction_through_code": CheckType("behaviour", "{name} reconstructs from its code alone", _bottleneck,
-                                             behaviour.check_reconstruction_through_code, ("width",)),
+                                             behaviour.check_reconstruction_through_code, ("width",), tags=PUBLIC),
     "skip_connections": CheckType("behaviour", "{name} has working skip connections", _bottleneck,
-                                  behaviour.check_skip_connections, ("width",)),
+                                  behaviour.check_skip_connections, ("width",), tags=PUBLIC),
     "affine": CheckType("behaviour", "{name} is linear (an affine map)", _affinity, behaviour.check_affine,
-                        ("tolerance",)),
+                        ("tolerance",), tags=PUBLIC),
     "log_probabilities": CheckType("behaviour", "{name} returns log-probabilities", _log_probability_rows,
-                                   behaviour.check_log_probabilities),
+                                   behaviour.check_log_probabilities, tags=PUBLIC),
     "compiled_with": CheckType("structure", "{name} is compiled with the handout's loss and optimizer", _compiled,
-                               keras_checks.check_compiled_with, ("loss", "optimizer"), (), ("keras",)),
+                               keras_checks.check_compiled_with, ("loss", "optimizer"), (), ("keras",), tags=PUBLIC),
     "fit_noise": CheckType("structure", "{name} is trained on noisy inputs and clean targets",
                            lambda ctx, s, c: functions.fit_record(ctx, s), keras_checks.check_fit_noise,
-                           ("noise_std", "tolerance", "clipped"), ("noise_std",), ("keras",)),
+                           ("noise_std", "tolerance", "clipped"), ("noise_std",), ("keras",), tags=PUBLIC),
     "brief_training": CheckType("training", "{name} learns under brief training", _brief,
-                                training.check_brief_training, ("recipe", "predict"), ("recipe",)),
+                                training.check_brief_training, ("recipe", "predict"), ("recipe",),
+                                tags=BAR | {"smoke"}),
     "sweep_trend": CheckType("training", "{name}: the error falls as {argument} grows",
                              lambda ctx, s, c: functions.sweep(ctx, s, c), training.check_sweep_trend,
-                             ("recipe", "predict", "argument", "ratio"), ("recipe",), sweep=True),
+                             ("recipe", "predict", "argument", "ratio"), ("recipe",), sweep=True, tags=TRAINS),
     "as_trained": CheckType("training", "{name}, as the submission trained it, reaches the bar",
                             lambda ctx, s, c: t.as_trained(ctx, s, c.options["recipe"], c.options.get("predict")),
-                            training.check_as_trained, ("recipe", "predict"), ("recipe",)),
+                            training.check_as_trained, ("recipe", "predict"), ("recipe",), tags=BAR),
     "weights_load": CheckType("weights", "{name}'s weight file loads", lambda ctx, s, c: t.weights(ctx, s),
-                              training.check_weights_load, ("names",)),
+                              training.check_weights_load, ("names",), tags=PUBLIC),
     "trained_weights": CheckType("weights", "{name}'s submitted weights are trained", _trained,
-                                 training.check_trained_weights, ("recipe", "predict"), ("recipe",)),
+                                 training.check_trained_weights, ("recipe", "predict"), ("recipe",), tags=BAR),
     # data set classes
     "dataset_length": CheckType("behaviour", "len({name}(...)) is the number of examples",
                                 data_sets.items, data_set_checks.check_dataset_length, data_sets.OPTIONS, (),
-                                DATASETS),
+                                DATASETS, tags=PUBLIC),
     "item_shape": CheckType("behaviour", "{name}(...)[i] has the handout's shape and type", data_sets.items,
-                            data_set_checks.check_item_shape, data_sets.OPTIONS, ("item_shape",), DATASETS),
+                            data_set_checks.check_item_shape, data_sets.OPTIONS, ("item_shape",), DATASETS,
+                            tags=PUBLIC),
     "item_values": CheckType("behaviour", "{name}(...)[i] holds example i", data_sets.items,
-                             data_set_checks.check_item_values, data_sets.OPTIONS, ("item_shape",), DATASETS),
+                             data_set_checks.check_item_values, data_sets.OPTIONS, ("item_shape",), DATASETS,
+                             tags=PUBLIC),
     # plain functions
     "function_values": CheckType("answers", "{name} gives the answer key's values", functions.call_cases,
                                  function_checks.check_function_values, functions.CASE_OPTIONS, ("cases",),
                                  FUNCTIONS),
     "returns_history": CheckType("behaviour", "{name} returns a training history", functions.sweep_calls,
                                  function_checks.check_returns_history, functions.SWEEP_OPTIONS, ("keys",),
-                                 FUNCTIONS, sweep=True),
+                                 FUNCTIONS, sweep=True, tags=PUBLIC),
     "returned_model": CheckType("structure", "{name} trains the model asked for at each {argument}",
                                 functions.sweep_calls, function_checks.check_returned_model,
-                                functions.SWEEP_OPTIONS + ("widths",), ("widths",), FUNCTIONS, sweep=True),
+                                functions.SWEEP_OPTIONS + ("widths",), ("widths",), FUNCTIONS, sweep=True, tags=PUBLIC),
     "returns_arrays": CheckType("behaviour", "{name} returns one value per epoch", functions.call_traced,
                                 function_checks.check_returns_arrays, functions.CALL_OPTIONS + ("count", "length",
                                                                                                "falls"),
-                                ("count", "length"), FUNCTIONS),
+                                ("count", "length"), FUNCTIONS, tags=PUBLIC),
     "training_loop": CheckType("behaviour", "{name} trains as the handout asks", functions.call_traced,
                                function_checks.check_training_loop, functions.CALL_OPTIONS + ("optimizer", "loss"),
-                               (), FUNCTIONS),
+                               (), FUNCTIONS, tags=PUBLIC),
     "matches_accuracy": CheckType("behaviour", "{name} returns the model's accuracy", functions.call_traced,
                                   function_checks.check_matches_accuracy, functions.CALL_OPTIONS, ("predict",),
-                                  FUNCTIONS),
+                                  FUNCTIONS, tags=PUBLIC),
     "matches_encoder": CheckType("behaviour", "{name} returns the encoder's codes", functions.call_traced,
                                  function_checks.check_matches_encoder, functions.CALL_OPTIONS, ("predict",),
-                                 FUNCTIONS),
+                                 FUNCTIONS, tags=PUBLIC),
     "scatter_colours": CheckType("answers", "the scatter plot of {name}'s codes is coloured by their own labels",
                                  functions.scatters, function_checks.check_scatter_colours, (), (),
-                                 MODELS + FUNCTIONS),
+                                 MODELS + FUNCTIONS, tags=PUBLIC),
     "history_trend": CheckType("training", "{name}: the final losses fall as {argument} grows",
                                functions.sweep_calls, function_checks.check_history_trend,
                                functions.SWEEP_OPTIONS + ("tolerance", "min_drop"), ("keys",), FUNCTIONS,
-                               sweep=True),
+                               sweep=True, tags=TRAINS),
+    # the student kits' stand-in for a calibrated bar (student_kit/smoke.py)
+    smoke.CHECK: CheckType("training", smoke.TITLE, smoke.measure_smoke_training, smoke.check_smoke_training,
+                           ("recipe", "start", "predict"), ("recipe", "start"), tags=PUBLIC | TRAINS),
 }
 
 
 def check_type(check: CheckSpec) -> CheckType:
     return CHECK_TYPES[check.type]
+
+
+def load_assignment(assignment_id: str) -> Assignment:
+    """The assignment (an id, or the path of an ``assignment.toml``), parsed and its checks validated against
+    the check types here; SpecError naming what is wrong."""
+    return validated(read_assignment(assignment_id))
+
+
+def validated(assignment: Assignment) -> Assignment:
+    """The assignment, once ``validate_checks`` found nothing wrong with it."""
+    validate_checks(assignment)
+    return assignment
 
 
 def validate_checks(assignment: Assignment) -> None:

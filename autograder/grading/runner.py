@@ -97,3 +97,21 @@ def manual_parts(assignment) -> list[dict]:
     problems = tomllib.loads(path.read_text()).get("problems", [])
     return [{"problem": p["id"], "title": p.get("title", ""), "points": float(p["points"])}
             for p in problems if p.get("points")]
+
+
+def grade_safely(path, **options):
+    """``grade``, and should the grader itself fail, a result that says so (with the traceback for the staff)."""
+    try:
+        return grade(path, **options)
+    except Exception as error:  # noqa: BLE001 - one submission's trouble never ends the batch
+        return not_graded(path, options, f"the grader itself failed on this submission ({type(error).__name__}); "
+                          "the staff have the details", traceback.format_exc())
+
+
+def not_graded(path, options: dict, why: str, staff: str):
+    """The result of a submission the grader could not grade: ``why`` for everyone, ``staff`` for the staff."""
+    from ..results import SubmissionResult
+
+    result = SubmissionResult(submission=submission_name(path), assignment=options.get("assignment_id"), error=why)
+    result.staff_log.append(staff)
+    return result

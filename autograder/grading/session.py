@@ -15,13 +15,14 @@ from pathlib import Path
 from ..devices import choose_device
 from ..folders import make_read_only, remove_tree
 from ..notebooks import code_cells
-from ..spec import Assignment, SpecError, available_assignments, load_assignment, parse_assignment
+from ..spec import Assignment, SpecError, available_assignments, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
 from ..worker.client import Worker, WorkerSettings
 from . import limits, resources
 from .context import GradingContext
 from .plan import plan_checks
 from .provided import provide_files
+from .registry import load_assignment
 from .resources import Share
 
 

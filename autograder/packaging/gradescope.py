@@ -22,7 +22,8 @@ from pathlib import Path
 from ..datasets import DATASETS, DataNotFound, dataset_spec, resolve
 from ..datasets.catalog import data_dir_setting
 from ..datasets.sources import IDX_FILES, IdxDirectory
-from ..spec import Assignment, load_assignment, reference_root
+from ..grading.registry import load_assignment
+from ..spec import Assignment, reference_root
 
 SETTINGS = "autograder-package.json"
 SCRIPTS = ("setup.sh", "run_autograder")

@@ -36,8 +36,8 @@ def prepare(assignment_id: str, data_dir, device: str) -> int:
     from ..datasets.declared import DataMissing, load_declared
     from ..devices import choose_device
     from ..grading.data import used_data
+    from ..grading.registry import load_assignment
     from ..sandbox import describe_protection
-    from ..spec import load_assignment
 
     print(f"Python {platform.python_version()}, torch {torch.__version__}", file=sys.stderr)
     assignment = load_assignment(assignment_id)
@@ -52,7 +52,7 @@ def prepare(assignment_id: str, data_dir, device: str) -> int:
 
 
 def grade_submission(root: Path, assignment_id: str, data_dir, device: str) -> int:
-    from ..grading.batch import grade_safely, not_graded
+    from ..grading.runner import grade_safely, not_graded
     from ..report.gradescope import write_gradescope
     from ..report.terminal import render_submission
     from ..sandbox import refusal

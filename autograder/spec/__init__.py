@@ -52,27 +52,18 @@ def available_assignments() -> dict[str, Path]:
     return found
 
 
-def load_assignment(assignment_id: str) -> Assignment:
-    """The assignment, parsed and its checks validated against the engine's check types. ``assignment_id`` is
-    an id of an answer key under ``reference/``, or the path of an ``assignment.toml`` (one being written)."""
+def read_assignment(assignment_id: str) -> Assignment:
+    """The assignment, parsed (its check types are validated by the engine: ``grading.registry.load_assignment``).
+    ``assignment_id`` is an id of an answer key under ``reference/`` (or of a kit's), or the path of an
+    ``assignment.toml`` (one being written)."""
     if assignment_id.endswith(".toml") and Path(assignment_id).is_file():
-        return validated(parse_assignment(Path(assignment_id)))
+        return parse_assignment(Path(assignment_id))
     found = available_assignments()
     if assignment_id not in found:
         where = f" in the kit {os.environ[KIT_ENV]} (${KIT_ENV})" if kit_roots() else ""
         raise SpecError(f"unknown assignment '{assignment_id}'{where}; known: {', '.join(found) or 'none'}")
-    return validated(parse_assignment(found[assignment_id]))
-
-
-def validated(assignment: Assignment) -> Assignment:
-    """Raise SpecError if a check names an unknown check type or an option that type does not take."""
-    from ..grading.registry import validate_checks
-    from ..student_kit import smoke  # noqa: F401 - registers the kits' training_smoke check type
-
-    validate_checks(assignment)
-    return assignment
+    return parse_assignment(found[assignment_id])
 
 
 __all__ = ["KIT_ENV", "Assignment", "CheckSpec", "DataSpec", "LayerSpec", "Recipe", "SpecError", "SubjectSpec",
-           "available_assignments", "kit_roots", "load_assignment", "parse_assignment", "reference_root",
-           "validated"]
+           "available_assignments", "kit_roots", "parse_assignment", "read_assignment", "reference_root"]

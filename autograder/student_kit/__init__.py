@@ -5,11 +5,7 @@
 ``$AUTOGRADER_KIT`` or a ``kit/`` folder in or beside the student's folder
 (``check.py``). Models the answer key trains to a calibrated bar get a smoke
 test instead (``smoke.py``).
+
+Import from the modules themselves: importing this package loads none of them
+(the engine's registry imports ``smoke`` alone).
 """
-
-from __future__ import annotations
-
-from .check import find_kit, instructor_points, using_kit
-from .writer import WrittenKit, is_kit, write_kit
-
-__all__ = ["WrittenKit", "find_kit", "instructor_points", "is_kit", "using_kit", "write_kit"]

@@ -17,20 +17,15 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..grading.locate import Subject
+from ..grading.registry import CHECK_TYPES
 from ..spec import Assignment, CheckSpec, Recipe, SubjectSpec
 from .smoke import CHECK as SMOKE_CHECK
 
 # Check types a kit keeps as they are: they compare with the handout alone (names, layers, shapes, counts the
 # handout gives, what a function returns), never with a calibrated bar or a value computed by the answer key.
-KEPT = frozenset({
-    "constructs", "layer_list", "output_activation", "linear_layers", "no_nonlinearity_at_code", "no_nonlinearity",
-    "code_size", "parameter_count", "first_conv_filters", "output_shapes", "returns", "reconstruction_through_code",
-    "skip_connections", "affine", "log_probabilities", "compiled_with", "fit_noise", "weights_load",
-    "dataset_length", "item_shape", "item_values", "returns_history", "returned_model", "returns_arrays",
-    "training_loop", "matches_accuracy", "matches_encoder", "scatter_colours",
-})
-SMOKED = frozenset({"brief_training"})  # each model with one gets a smoke test instead
-TRAINED = frozenset({"brief_training", "trained_weights", "as_trained", "sweep_trend", "history_trend"})
+KEPT = frozenset(name for name, kind in CHECK_TYPES.items() if "public" in kind.tags and name != SMOKE_CHECK)
+SMOKED = frozenset(name for name, kind in CHECK_TYPES.items() if "smoke" in kind.tags)  # a smoke test instead
+TRAINED = frozenset(name for name, kind in CHECK_TYPES.items() if "trains" in kind.tags and name != SMOKE_CHECK)
 TOP_KEPT = ("id", "title", "course", "problem_label", "problems", "notebook", "data")
 
 HIDDEN = "hidden checks"

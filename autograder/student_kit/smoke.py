@@ -12,7 +12,6 @@ from __future__ import annotations
 from ..grading.checks.expected import Expected
 from ..grading.locate import Subject
 from ..grading.measure.training import train
-from ..grading.registry import CHECK_TYPES, CheckType
 from ..results import Verdict
 from ..tasks import task_of
 
@@ -47,8 +46,3 @@ def check_smoke_training(measured: dict, expected: Expected) -> Verdict:
                               "stops the gradients.")
     return Verdict(True, f"{seen}: it learns. Whether it learns as well as the reference is part of the "
                          "instructor's grading.")
-
-
-SMOKE = CheckType("training", TITLE, measure_smoke_training, check_smoke_training, ("recipe", "start", "predict"),
-                  ("recipe", "start"))
-CHECK_TYPES.setdefault(CHECK, SMOKE)

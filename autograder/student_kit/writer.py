@@ -12,7 +12,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..spec import SpecError, available_assignments, load_assignment, parse_assignment, validated
+from ..grading.registry import load_assignment, validated
+from ..spec import SpecError, available_assignments, parse_assignment
 from . import toml_text
 from .public import WRITTEN, public_part
 

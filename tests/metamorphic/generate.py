@@ -87,7 +87,7 @@ def quoted_names(fails: dict) -> set[str]:
 
 @functools.cache
 def _handout(assignment: str, keep: frozenset[str]) -> Handout:
-    from autograder.spec import load_assignment
+    from autograder.grading.registry import load_assignment
 
     return handout_of(load_assignment(assignment), keep)
 

@@ -18,7 +18,7 @@ import pytest
 from autograder.grading import resources
 from autograder.grading.batch import grade_many
 from autograder.grading.examples import differences
-from autograder.spec import load_assignment
+from autograder.grading.registry import load_assignment
 from tests.conftest import SHARED_DATA
 
 from .cells import compiles, idempotent, mask, name_table, rename_names, source_of

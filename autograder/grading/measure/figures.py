@@ -141,40 +141,25 @@ def brief_training(ctx, subject: Subject, recipe_name: str, runs: list[tuple[int
         ctx.add_figure({**kept, "key": f"{kept['key']}/{recipe_name}"})
 
 
-def _declared_code_width(subject: Subject) -> int | None:
-    """The code width the subject's code_size check expects, its ``"{argument}"`` read from the subject's
-    arguments."""
-    from ..plan import with_arguments
-
-    check = next((c for c in subject.spec.checks.values() if c.type == "code_size"), None)
-    width = with_arguments(check.options, subject.kwargs).get("width") if check else None
-    return width if isinstance(width, int) else None
-
-
 @_never_raises
-def submitted_weights(ctx, subject: Subject, recipe_name: str, data, loaded) -> None:
+def submitted_weights(ctx, subject: Subject, recipe_name: str, data, loaded, codes, state) -> None:
     """The figures of a submitted weight file that loaded and was scored: its outputs on held-out images, the
-    codes of a 2-D bottleneck, the first convolution's filters."""
+    codes of a 2-D bottleneck (``codes``, measured, or None), the first convolution's filters (from ``state``,
+    the file's tensors as read here, or None)."""
     source = f"with the weights in {loaded.file}"
     add_outputs(ctx, subject, recipe_name, data, loaded.outputs, source)
-    code_scatter(ctx, subject, loaded.file, data)
+    code_scatter(ctx, subject, loaded.file, data, codes)
     channels = ctx.data.images(ctx.assignment.recipe(recipe_name).data).image_shape[0]
-    first_layer_filters(ctx, subject, loaded.file, channels)
+    first_layer_filters(ctx, subject, loaded.file, channels, state)
 
 
 @_never_raises
-def code_scatter(ctx, subject: Subject, file: str, data) -> None:
-    """The 2-D codes the encoder with the submitted weights gives for held-out images, with their labels (kept
-    here): one more worker call, made only for an encoder whose code the handout declares 2-D."""
-    from .models import probe
-
-    if _declared_code_width(subject) != 2 or not probe(ctx, subject).describe["attributes"].get("encoder"):
+def code_scatter(ctx, subject: Subject, file: str, data, codes) -> None:
+    """The 2-D codes of held-out images the encoder with the submitted weights gave, with their labels."""
+    if codes is None:
         return
-    count = min(POINTS, len(data.eval_inputs))
-    _, out = ctx.link.call("weights_predict", f"encoding held-out images with {file}",
-                           arrays={"eval_inputs": data.eval_inputs[:count]}, model=probe(ctx, subject).ref,
-                           weights=file, part="encoder")
-    codes = np.asarray(out.get("outputs", np.zeros((0,))), np.float64)
+    codes = np.asarray(codes, np.float64)
+    count = len(codes)
     if codes.shape != (count, 2) or not np.isfinite(codes).all():
         return
     figure = _base("scatter", subject, file, f"{subject.label}: the 2-D codes of {count} held-out images, with "
@@ -184,12 +169,9 @@ def code_scatter(ctx, subject: Subject, file: str, data) -> None:
 
 
 @_never_raises
-def first_layer_filters(ctx, subject: Subject, file: str, channels: int) -> None:
-    """The first convolution's filters in the submitted weight file, read here (weights_only=True): the first
-    4-D tensor in the file whose input channels are the images' ``channels``."""
-    from .training import trusted_state_dict
-
-    state = trusted_state_dict(ctx, file)
+def first_layer_filters(ctx, subject: Subject, file: str, channels: int, state) -> None:
+    """The first convolution's filters in the submitted weight file: the first 4-D tensor of ``state`` whose
+    input channels are the images' ``channels``."""
     weight = next((v for v in (state or {}).values() if v.ndim == 4 and v.shape[1] == channels), None)
     if weight is None:
         return

@@ -13,7 +13,7 @@ from ...state_dicts import read_state_dict
 from ...tasks import Reconstruct, TaskData, task_of
 from ...thresholds import Threshold
 from .. import limits
-from ..locate import Subject
+from ..locate import Subject, with_arguments
 from ..outcomes import CheckFailed, NotGradable
 from . import figures, weight_files
 from .models import probe, usable_input_shape
@@ -227,9 +227,34 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
     shape = usable_input_shape(ctx, subject)
     data = task_data(ctx, subject, recipe_name, shape)
     value = score(ctx, recipe_name, data, loaded.outputs)
-    figures.submitted_weights(ctx, subject, recipe_name, data, loaded)
+    figures.submitted_weights(ctx, subject, recipe_name, data, loaded, held_out_codes(ctx, subject, loaded.file, data),
+                              trusted_state_dict(ctx, loaded.file))
     threshold = ctx.data.threshold(recipe_name)
     return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
+
+
+def _declared_code_width(subject: Subject) -> int | None:
+    """The code width the subject's code_size check expects, its ``"{argument}"`` read from the subject's
+    arguments."""
+    check = next((c for c in subject.spec.checks.values() if c.type == "code_size"), None)
+    width = with_arguments(check.options, subject.kwargs).get("width") if check else None
+    return width if isinstance(width, int) else None
+
+
+def held_out_codes(ctx, subject: Subject, file: str, data) -> np.ndarray | None:
+    """For the feedback page's scatter: the codes the encoder with the submitted weights gives for held-out
+    images, one more worker call, made only for an encoder whose code the handout declares 2-D; None otherwise
+    or when the call fails (a figure never costs a check)."""
+    if _declared_code_width(subject) != 2 or not probe(ctx, subject).describe["attributes"].get("encoder"):
+        return None
+    count = min(figures.POINTS, len(data.eval_inputs))
+    try:
+        _, out = ctx.link.call("weights_predict", f"encoding held-out images with {file}",
+                               arrays={"eval_inputs": data.eval_inputs[:count]}, model=probe(ctx, subject).ref,
+                               weights=file, part="encoder")
+    except (CheckFailed, NotGradable):
+        return None
+    return out.get("outputs")
 
 
 def trusted_state_dict(ctx, file: str) -> dict | None:
