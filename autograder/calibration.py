@@ -22,6 +22,7 @@ import datetime
 import json
 import platform
 import statistics
+import sys
 import time
 from dataclasses import MISSING, dataclass
 
@@ -29,10 +30,10 @@ import numpy as np
 import torch
 
 from .answer_key import calibrate_command, solution_class, thresholds_path
+from .common.training import fit, predict
 from .datasets.declared import ImageData, load_declared
 from .spec import Assignment, Recipe
 from .tasks import TaskData, pca_error, task_of
-from .training import fit, predict
 
 RULE = (
     "error = MSE (excess BCE, 1 - accuracy, 1 - AUC); margin = 1 - worst seed's error / best trivial error "
@@ -71,19 +72,21 @@ class SeedResult:
     steps_done: int
 
 
-def _forward(model, training: bool):
-    from .worker.keras_support import is_keras_model
+def _keras():
+    """Keras, where the answer key's code imported it (calibration runs the reference in this process)."""
+    return sys.modules.get("keras")
 
-    return (lambda x: model(x, training=training)) if is_keras_model(model) else model
+
+def _forward(model, training: bool):
+    keras = _keras()
+    return (lambda x: model(x, training=training)) if keras is not None and isinstance(model, keras.Model) else model
 
 
 def train_and_score(builder, kwargs: dict, recipe: Recipe, data: TaskData, device, seed) -> SeedResult:
     start = time.perf_counter()
     torch.manual_seed(seed)
-    from .worker.keras_support import keras_module
-
-    if keras_module() is not None:
-        keras_module().utils.set_random_seed(seed)
+    if _keras() is not None:
+        _keras().utils.set_random_seed(seed)
     model = builder(**kwargs)
     log = fit(model, recipe, torch.from_numpy(data.train_inputs),
               torch.from_numpy(data.train_labels) if data.train_labels is not None else None,

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .answer_key import analytic_answer, derivation_checks, solution_class
-from .layers import describe_layers, parameters_by_formula
+from .common.layers import describe_layers, parameters_by_formula
 from .spec import Assignment
 
 

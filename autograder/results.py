@@ -103,7 +103,7 @@ def submission_name(path) -> str:
     (a name a student chose may hold bytes no encoder takes, control characters, a terminal's escapes)."""
     from pathlib import Path
 
-    from .worker.protocol import safe_text
+    from .common.protocol import safe_text
 
     return safe_text(Path(path).name)
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .common.recipes import Recipe
 from .datasets.declared import ImageData, as_model_input
-from .spec.recipes import Recipe
 
 DATA_SEED = 0  # which samples a recipe's subsets hold: the same for every model seed
 EVAL_NOISE_SEED = 1234  # the held-out noise of "denoise" recipes, fixed for everyone

@@ -28,7 +28,7 @@ def _warm_templates():
     import os
 
     from autograder.grading import session
-    from autograder.worker.warm import WarmWorkers
+    from autograder.host.warm import WarmWorkers
 
     if os.environ.get("AUTOGRADER_WARM", "1") == "0":
         yield None

@@ -28,8 +28,8 @@ import torch
 
 from autograder.grading import limits
 from autograder.grading.batch import grade_many, write_reports
+from autograder.host.sandbox import Launcher, bwrap_path
 from autograder.report.gradescope import gradescope_results
-from autograder.sandbox import Launcher, bwrap_path
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "submissions" / "cpsc663-ex2-attacks"
@@ -285,7 +285,7 @@ def test_report_what_each_attack_costs(graded, capsys):
 
 
 def test_protection_in_place_is_reported():
-    from autograder.sandbox import describe_protection
+    from autograder.host.sandbox import describe_protection
 
     missing = describe_protection("cpu")
     assert ("bubblewrap" in protections()) == (not any("bubblewrap" in line for line in missing))

@@ -168,8 +168,8 @@ def test_a_forward_that_returns_code_and_reconstruction_is_graded_on_the_reconst
 
 
 def test_a_call_is_stopped_for_computing_too_long_for_waiting_for_nothing_or_for_a_busy_machine():
-    from autograder.process_usage import Usage
-    from autograder.worker.client import CallLimit
+    from autograder.common.process_usage import Usage
+    from autograder.host.client import CallLimit
 
     limit = CallLimit(10, threads=2)  # 20 s of CPU time; the wall clock's safety net at 10 x 5 + 60 s
     assert limit.exceeded(Usage(cpu=19.0, waited=0.0), elapsed=100) is None  # slow, but within its work
@@ -186,7 +186,7 @@ def test_a_call_is_stopped_for_computing_too_long_for_waiting_for_nothing_or_for
 
 
 def test_a_forward_that_sleeps_is_stopped_by_the_safety_net_as_the_students_fault(submission, monkeypatch):
-    from autograder.worker import client
+    from autograder.host import client
 
     monkeypatch.setattr(limits, "TIMEOUT_CALL", 2)
     monkeypatch.setattr(client, "CEILING_FACTOR", 1)

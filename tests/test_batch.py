@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from autograder.grading import batch, records, resources
+from autograder.grading import batch, records, resources, runner
 from autograder.grading.examples import differences, families
+from autograder.host.client import Worker, WorkerSettings
+from autograder.host.sandbox import UidClaim
 from autograder.results import CheckResult, SubmissionResult
-from autograder.sandbox import UidClaim
-from autograder.worker.client import Worker, WorkerSettings
 from tests.conftest import ROOT
 
 SUBMISSIONS = ROOT / "submissions"
@@ -120,7 +120,7 @@ def _class_of(tmp_path, names):
 
 def test_each_result_is_written_as_it_comes_and_a_rerun_grades_only_what_changed(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(batch, "grade", _fake_grade(calls))
+    monkeypatch.setattr(runner, "grade", _fake_grade(calls))
     paths = _class_of(tmp_path, ["ann", "bob", "cy"])
     out = tmp_path / "out"
     first = batch.grade_many(paths, jobs=2, out=out, device="cpu")
@@ -145,7 +145,7 @@ def test_each_result_is_written_as_it_comes_and_a_rerun_grades_only_what_changed
 
 def test_a_half_written_record_is_graded_again(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(batch, "grade", _fake_grade(calls))
+    monkeypatch.setattr(runner, "grade", _fake_grade(calls))
     paths = _class_of(tmp_path, ["ann"])
     batch.grade_many(paths, out=tmp_path / "out", device="cpu")
     record = tmp_path / "out" / "records" / "ann.json"
@@ -158,7 +158,7 @@ def test_a_half_written_record_is_graded_again(tmp_path, monkeypatch):
 def test_concurrent_gradings_each_hold_their_own_slot_and_a_grader_crash_stays_with_its_submission(
         tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(batch, "grade", _fake_grade(calls, seconds=0.2))
+    monkeypatch.setattr(runner, "grade", _fake_grade(calls, seconds=0.2))
     paths = _class_of(tmp_path, ["ann", "bob", "crashes", "dee", "eve", "fay"])
     started = time.monotonic()
     results = batch.grade_many(paths, jobs=3, device="cpu")

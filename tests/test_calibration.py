@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from autograder.calibration import CalibrationError, SeedResult, summarise
+from autograder.common.recipes import Recipe
 from autograder.datasets.declared import ImageData
-from autograder.spec.recipes import Recipe
 from autograder.thresholds import MissingThreshold, threshold_for
 
 DATASET = ImageData("mnist", np.zeros((10, 1, 2, 2), np.float32), np.zeros(10, np.int64),

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from autograder.answer_key import solution_class
-from autograder.layers import describe_layers, parameters_by_formula
-from autograder.probes import effective_rank, jacobian_singular_values
+from autograder.common.layers import describe_layers, parameters_by_formula
+from autograder.common.probes import effective_rank, jacobian_singular_values
 
 # Counted by hand from the layer lists (weights + biases), independently of the code.
 PARAMETERS = {

@@ -7,11 +7,11 @@ import torch
 
 from autograder.answer_key import load_thresholds, solution_class
 from autograder.calibration import changed_since, recipe_subjects, train_and_score
+from autograder.common.training import predict
 from autograder.datasets.declared import load_declared
 from autograder.grading.registry import load_assignment
 from autograder.tasks import task_of
 from autograder.thresholds import threshold_for
-from autograder.training import predict
 from tests.conftest import data_sources
 
 ASSIGNMENT = load_assignment("cpsc663-ex2")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from autograder import datasets
+from autograder.common.idx import write_idx
 from autograder.datasets import DataNotFound, load_dataset
-from autograder.datasets.idx import write_idx
 from autograder.datasets.sources import MlxtendMnist
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import sandbox
 from autograder.grading.runner import grade
+from autograder.host import sandbox
 from tests.conftest import ROOT
 
 NOTEBOOK_EXAMPLE = ROOT / "submissions" / "cpsc663-ex2" / "notebook-cell-error"
@@ -132,7 +132,7 @@ def test_the_answer_key_is_out_of_the_workers_reach_wherever_it_is_installed(tmp
     """Under bubblewrap: neither importable nor readable, from a source checkout or from site-packages."""
     if sandbox.bwrap_path() is None:
         pytest.skip("without bubblewrap the worker can read what the unprivileged uid may read (README)")
-    from autograder.worker.client import Worker, WorkerSettings
+    from autograder.host.client import Worker, WorkerSettings
 
     site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
     shutil.copytree(ROOT / "reference", site / "reference")  # as a regular (non-editable) install lays it out
@@ -162,8 +162,8 @@ def test_a_detached_process_the_student_started_does_not_outlive_the_grading(bub
     cgroup (without it) ends it with the worker."""
     import uuid
 
-    from autograder.cgroups import Cgroup
-    from autograder.worker.client import Worker, WorkerSettings
+    from autograder.host.cgroups import Cgroup
+    from autograder.host.client import Worker, WorkerSettings
 
     if bubblewrap == "on" and sandbox.bwrap_path() is None:
         pytest.skip("bubblewrap is not installed here")
@@ -204,7 +204,7 @@ def _running(marker: str) -> bool:
 
 
 def test_a_workers_cgroup_limits_its_memory_tasks_and_cpu_together():
-    from autograder.cgroups import Cgroup
+    from autograder.host.cgroups import Cgroup
 
     group = Cgroup.create(memory_bytes=256 * 2**20, tasks=16, cpus=0.5)
     if group is None:
@@ -392,7 +392,7 @@ if _seen:
 def test_two_workers_at_once_never_share_a_uid_and_a_released_uid_is_taken_again(tmp_path):
     """Two graders on one machine both start their slot 0: the second is given the next free uid, so
     neither reaches the other's keyrings, IPC objects or process count; a uid given back is used again."""
-    from autograder.sandbox import UidClaim
+    from autograder.host.sandbox import UidClaim
 
     folder = tmp_path / "locks"
     folder.mkdir(mode=0o700)
@@ -471,7 +471,7 @@ def test_student_code_cannot_use_a_keyring_and_everything_else_works():
 def test_ipc_objects_a_uid_made_and_gave_away_and_its_shm_folders_are_removed(tmp_path):
     import ctypes
 
-    from autograder.ipc_objects import own_ipc_namespace, remove_ipc
+    from autograder.common.ipc_objects import own_ipc_namespace, remove_ipc
 
     uid, key = 4271, 0x6A6A21
     libc = ctypes.CDLL(None, use_errno=True)

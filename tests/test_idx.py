@@ -3,7 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
-from autograder.datasets.idx import IdxFormatError, read_idx, write_idx
+from autograder.common.idx import IdxFormatError, read_idx, write_idx
 
 
 @pytest.mark.parametrize("name", ["images-idx3-ubyte", "images-idx3-ubyte.gz"])

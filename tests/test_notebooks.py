@@ -125,7 +125,7 @@ def test_a_notebook_runs_in_a_kernel_offline_and_headless(notebook_submission):
 @pytest.mark.slow
 def test_keras_and_scikit_learn_loaders_work_offline_in_a_notebook(notebook_submission):
     from autograder.grading.session import torchvision_root
-    from autograder.worker.client import Worker, WorkerSettings
+    from autograder.host.client import Worker, WorkerSettings
 
     worker = Worker(notebook_submission, WorkerSettings(torchvision_root=torchvision_root(None)))
     try:
@@ -144,7 +144,7 @@ def test_keras_and_scikit_learn_loaders_work_offline_in_a_notebook(notebook_subm
 def test_training_cut_short_lets_loops_over_data_loaders_run_to_their_end(tmp_path):
     """After the step budget a DataLoader gives one batch of two per pass and steps change nothing, so a sweep
     binds its last model, trained for the budget's steps only; a loop with no DataLoader is stopped."""
-    from autograder.worker.client import Worker, WorkerSettings
+    from autograder.host.client import Worker, WorkerSettings
 
     target = tmp_path / "student"
     target.mkdir()
@@ -180,7 +180,7 @@ def test_training_cut_short_lets_loops_over_data_loaders_run_to_their_end(tmp_pa
 
 @pytest.mark.slow
 def test_torch_save_keeps_submitted_files_and_serves_folders_that_exist_only_on_the_students_machine(tmp_path):
-    from autograder.worker.client import Worker, WorkerSettings
+    from autograder.host.client import Worker, WorkerSettings
 
     target = tmp_path / "student"
     target.mkdir()
@@ -207,7 +207,7 @@ def test_torch_save_keeps_submitted_files_and_serves_folders_that_exist_only_on_
 
 @pytest.mark.slow
 def test_cell_magics_that_start_other_programs_are_skipped_and_said_so(tmp_path):
-    from autograder.worker.client import Worker, WorkerSettings
+    from autograder.host.client import Worker, WorkerSettings
 
     target = tmp_path / "student"
     target.mkdir()

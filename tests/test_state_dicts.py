@@ -2,7 +2,7 @@
 
 import torch
 
-from autograder.state_dicts import unwrap_state_dict
+from autograder.common.state_dicts import unwrap_state_dict
 
 
 def weights():

@@ -135,7 +135,7 @@ def test_the_grader_students_install_holds_no_answer_key_and_the_readme_names_no
     wheels = sorted(kits.glob("autograder-*.whl"))
     assert len(wheels) == 1
     names = zipfile.ZipFile(wheels[0]).namelist()
-    assert {"autograder/cli.py", "autograder/worker/client.py"} <= set(names) and not answer_key_members(wheels[0])
+    assert {"autograder/cli.py", "autograder/host/client.py"} <= set(names) and not answer_key_members(wheels[0])
     assert not [n for n in names if n.startswith("reference") or n.endswith(("thresholds.json", "written.toml"))]
     readme = (kits / "README.md").read_text()
     assert f"python3 -m pip install {kits.name}/{wheels[0].name}" in readme

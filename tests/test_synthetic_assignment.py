@@ -17,8 +17,8 @@ import shutil
 import nbformat
 import pytest
 
+from autograder.common.probes import probe_count
 from autograder.grading.runner import grade
-from autograder.probes import probe_count
 from tests.conftest import ROOT
 
 SYNTHETIC = ROOT / "tests" / "assignments" / "synthetic"

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from autograder import training
-from autograder.spec.recipes import Recipe
+from autograder.common import training
+from autograder.common.recipes import Recipe
 
 
 def _recipe(**changes) -> Recipe:

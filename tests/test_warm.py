@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder.sandbox import Launcher, bwrap_path
-from autograder.worker.client import Worker, WorkerSettings
-from autograder.worker.warm import ForkedProcess, WarmWorkers
+from autograder.host.client import Worker, WorkerSettings
+from autograder.host.sandbox import Launcher, bwrap_path
+from autograder.host.warm import ForkedProcess, WarmWorkers
 
 MARKER = "leftover-of-submission-a"
 

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from autograder.worker import protocol
+from autograder.common import protocol
 
 
 @pytest.fixture

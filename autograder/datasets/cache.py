@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..folders import make_read_only, remove_tree
+from ..common.folders import make_read_only, remove_tree
 from .types import Dataset, Provenance, Split
 
 _ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import read_idx
+from ..common.idx import read_idx
 from .types import Split
 
 IDX_FILES = {

@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..common.idx import write_idx
 from .catalog import DATASETS
-from .idx import write_idx
 from .loading import load_dataset
 from .types import DataNotFound
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..common.protocol import safe_text
 from ..devices import choose_device
+from ..host.warm import WarmWorkers
 from ..report.gradebook import write_gradebook
 from ..report.gradescope import write_gradescope
 from ..report.junit import write_junit
 from ..report.terminal import render_submission, render_table
 from ..results import SubmissionResult, submission_name
 from ..submission import CLUTTER, STUDENT_SUFFIXES
-from ..worker.protocol import safe_text
-from ..worker.warm import WarmWorkers
 from . import resources
 from .records import ResultStore, fingerprint
 from .runner import grade_safely
@@ -51,7 +51,7 @@ def expand(paths: list[str]) -> list[Path]:
 def warn_missing_protection(device: str) -> None:
     """Say once, before grading, which protections this machine cannot give the worker; stop (exit 2) where
     student code would run as root with no sandbox."""
-    from ..sandbox import describe_protection, refusal
+    from ..host.sandbox import describe_protection, refusal
 
     if (why := refusal()) is not None:
         print(f"autograder: {why}", file=sys.stderr)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
+from ..host.client import Worker
 from ..spec import Assignment
 from ..submission import Submission
-from ..worker.client import Worker
 from .data import DataAccess
 from .link import WorkerLink
 from .notebook import NotebookRun

@@ -1,7 +1,7 @@
 """The time and size limits of grading one submission. Budgets of training are steps (recipes), never these.
 
 Every time limit is seconds of computing, counted as the worker's CPU time per thread (the wall clock, several
-times longer, is only a safety net: ``worker/client.py``). An assignment may set its own (``[limits]`` in its
+times longer, is only a safety net: ``host/client.py``). An assignment may set its own (``[limits]`` in its
 ``assignment.toml``, ``limit_seconds`` of a subject or a recipe); these are the defaults.
 """
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from ..worker.client import CEILING_FACTOR, Worker, WorkerFailure
+from ..host.client import CEILING_FACTOR, Worker, WorkerFailure
 from . import limits
 from .outcomes import CheckFailed, NotGradable, student_traceback
 

@@ -128,7 +128,7 @@ def _affinity(ctx, subject, check):
 
 def _ops_and_linearity(ctx, subject, check):
     """The traced ops, and where one of them is unknown to the tracers, how linear the model measures."""
-    from ..operations import is_unknown
+    from ..common.operations import is_unknown
 
     ops = m.ops(ctx, subject)
     measured = {"ops": ops}

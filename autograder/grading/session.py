@@ -12,12 +12,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..common.folders import make_read_only, remove_tree
 from ..devices import choose_device
-from ..folders import make_read_only, remove_tree
+from ..host.client import Worker, WorkerSettings
 from ..notebooks import code_cells
 from ..spec import Assignment, SpecError, available_assignments, parse_assignment
 from ..submission import Submission, SubmissionError, open_submission
-from ..worker.client import Worker, WorkerSettings
 from . import limits, resources
 from .context import GradingContext
 from .plan import plan_checks

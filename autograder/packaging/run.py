@@ -37,7 +37,7 @@ def prepare(assignment_id: str, data_dir, device: str) -> int:
     from ..devices import choose_device
     from ..grading.data import used_data
     from ..grading.registry import load_assignment
-    from ..sandbox import describe_protection
+    from ..host.sandbox import describe_protection
 
     print(f"Python {platform.python_version()}, torch {torch.__version__}", file=sys.stderr)
     assignment = load_assignment(assignment_id)
@@ -53,9 +53,9 @@ def prepare(assignment_id: str, data_dir, device: str) -> int:
 
 def grade_submission(root: Path, assignment_id: str, data_dir, device: str) -> int:
     from ..grading.runner import grade_safely, not_graded
+    from ..host.sandbox import refusal
     from ..report.gradescope import write_gradescope
     from ..report.terminal import render_submission
-    from ..sandbox import refusal
 
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from ..common.protocol import safe_text
 from ..results import SubmissionResult
-from ..worker.protocol import safe_text
 
 
 def _points(value: float) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..common.state_dicts import read_state_dict, unpacked_bytes
 from ..grading.limits import TRUSTED_WEIGHTS_BYTES
-from ..state_dicts import read_state_dict, unpacked_bytes
 from ..submission import CLUTTER, regular_files
 from .thresholds import WEIGHT_MIN_COVERAGE
 

@@ -10,10 +10,10 @@ import os
 import tomllib
 from pathlib import Path
 
+from ..common.recipes import Recipe
 from .errors import SpecError
 from .layers import LayerSpec
 from .parse import parse_assignment
-from .recipes import Recipe
 from .schema import Assignment, CheckSpec, DataSpec, SubjectSpec
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from ..common.recipes import Recipe
 from .errors import SpecError
 from .layers import LayerSpec
-from .recipes import Recipe
 from .schema import (
     ANSWER_ROLES,
     FINDS,

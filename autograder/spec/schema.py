@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..common.recipes import Recipe
 from .layers import LayerSpec
-from .recipes import Recipe
 
 KINDS = ("torch", "keras", "dataset", "function")
 FINDS = ("class", "factory", "variable", "fit", "function")

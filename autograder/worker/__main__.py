@@ -42,7 +42,7 @@ def main() -> int:
 def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     """Become the unprivileged worker of one submission and answer the grader until told to exit (also in a
     process forked from a warm template, ``worker/zygote.py``, with the same settings)."""
-    from ..ipc_objects import own_ipc_namespace, remove_ipc
+    from ..common.ipc_objects import own_ipc_namespace, remove_ipc
     from .keyrings import forbid_keyrings, fresh_keyrings
 
     if settings.get("drop_uid") is not None and os.geteuid() == 0:
@@ -65,12 +65,12 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     keras_support.use_own_home()  # before the seed is forked: its kernel inherits it
     # A notebook's kernel is forked from here, before anything has touched OpenMP or CUDA (kernel_seed.py).
     seed = kernel_seed.plant() if any(Path.cwd().glob("*.ipynb")) else None  # the graded notebook is at the top
+    from ..common.protocol import write_message
     from . import cuda_shim, importer
     from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
     from .kernel import seed_everything, use_share
     from .notebook_runner import run_and_hand_over, wait_for_kernel
-    from .protocol import write_message
 
     use_share(settings)
     seed_everything(0)  # a file that draws random numbers when imported does the same every time

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..layers import describe_layers
-from ..probes import jacobian_singular_values
+from ..common.layers import describe_layers
+from ..common.probes import jacobian_singular_values
 from ..signatures import parameters_of
-from ..spec.recipes import Recipe
-from ..state_dicts import unwrap_state_dict
-from ..training import as_rows, fit, predict
+from ..common.recipes import Recipe
+from ..common.state_dicts import unwrap_state_dict
+from ..common.training import as_rows, fit, predict
 from . import cuda_shim, keras_support, notebook_roles
 from .arguments import evaluate_arguments
 from .importer import STAND_INS, describe_exception, import_student_file
@@ -562,7 +562,7 @@ def serve(state: WorkerState, request_fd: int, reply_fd: int, special=None) -> N
     ``special(request)`` may take an op the handlers do not know: it returns a reply to send, or
     ``False`` to stop serving (the channel has been handed on).
     """
-    from .protocol import ChannelClosed, read_message, write_message
+    from ..common.protocol import ChannelClosed, read_message, write_message
 
     # A process the student's code forks must never answer for the worker: it loses the channel.
     os.register_at_fork(after_in_child=lambda: close_quietly(request_fd, reply_fd))

@@ -271,7 +271,7 @@ def redirect_keras_datasets(prepared_root: str | None) -> None:
 
     def loader(folder: str):
         def load_data(path=None):
-            from ..datasets.idx import read_idx
+            from ..common.idx import read_idx
 
             raw = Path(prepared_root or "/nonexistent") / folder / "raw"
             if not (raw / "train-images-idx3-ubyte").is_file():

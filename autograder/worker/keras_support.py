@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..operations import NONLINEARITIES, keras_activation, unknown
+from ..common.operations import NONLINEARITIES, keras_activation, unknown
 
 # Keras layer class -> (op name of the torch vocabulary, settings read from the config)
 _LAYERS = {

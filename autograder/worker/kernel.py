@@ -498,9 +498,9 @@ def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings
     import torch
     from IPython import get_ipython
 
+    from ..common.protocol import write_message
     from .handlers import WorkerState
     from .handlers import serve as serve_requests
-    from .protocol import write_message
 
     state.in_cell = False
     for hook in state.hooks:

@@ -80,7 +80,7 @@ class CellWatch:
     def __init__(self, pid: int | None, cpu_limit: float):
         import threading
 
-        from ..process_usage import TreeClock
+        from ..common.process_usage import TreeClock
 
         self.pid, self.cpu_limit, self.fired = pid, cpu_limit, False
         self.clock = TreeClock(pid)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ..operations import unknown
+from ..common.operations import unknown
 
 # Module classes that are layers, and the settings that define them.
 LAYER_MODULES = {

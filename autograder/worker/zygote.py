@@ -13,7 +13,7 @@ process of its PID namespace, however detached (``kill(-1)``: only the
 namespace's init and the template itself are spared), and has the folder the
 student's code ran in emptied by a process with the student's uid: nothing
 the submission did reaches the next one. The grader uses a template only
-where this holds: under bubblewrap with a uid drop (``worker/warm.py``).
+where this holds: under bubblewrap with a uid drop (``host/warm.py``).
 
 Control messages are one JSON object per datagram on a ``SOCK_SEQPACKET``
 socket; a fork request carries the worker's three channel descriptors.
@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..folders import empty
+from ..common.folders import empty
 from .__main__ import drop_privileges, serve_submission
 
 MESSAGE_BYTES = 1 << 20

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from autograder.grading import resources
-from autograder.worker.client import Worker, WorkerSettings
+from autograder.host.client import Worker, WorkerSettings
 
 TRAIN = """
 import time, torch

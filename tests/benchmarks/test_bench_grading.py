@@ -13,7 +13,7 @@ import pytest
 from autograder import datasets
 from autograder.grading import session
 from autograder.grading.runner import grade
-from autograder.worker.client import Worker, WorkerSettings
+from autograder.host.client import Worker, WorkerSettings
 from tests.conftest import ROOT
 
 ANSWER_KEY = ROOT / "submissions" / "cpsc663-ex2" / "answer-key"

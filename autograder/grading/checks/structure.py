@@ -7,8 +7,8 @@ worker.
 
 from __future__ import annotations
 
-from ...layers import layer_parameters_by_formula
-from ...operations import REGULARISERS, SHAPE_OPS, WEIGHTED, is_unknown, nonlinear
+from ...common.layers import layer_parameters_by_formula
+from ...common.operations import REGULARISERS, SHAPE_OPS, WEIGHTED, is_unknown, nonlinear
 from ...results import Verdict
 from ...spec import LayerSpec
 from .expected import Expected

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...probes import effective_rank, probe_count
+from ...common.probes import effective_rank, probe_count
 from ...signatures import describe_change
-from ...training import preferred_output
+from ...common.training import preferred_output
 from ..locate import Subject, reference
 from ..outcomes import CheckFailed
 

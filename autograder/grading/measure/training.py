@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...state_dicts import read_state_dict
+from ...common.state_dicts import read_state_dict
 from ...tasks import Reconstruct, TaskData, task_of
 from ...thresholds import Threshold
 from .. import limits

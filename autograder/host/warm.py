@@ -30,7 +30,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..folders import empty
+from ..common.folders import empty
 
 MESSAGE_BYTES = 64 * 1024
 READY_SECONDS = 180.0  # importing torch, torchvision, Keras and Jupyter's machinery on a busy machine
@@ -231,7 +231,7 @@ class WarmWorkers:
     def for_worker(self, settings, launcher, environment: dict[str, str]) -> Zygote | None:
         """The template for a worker with these settings and this launcher; None where templates do not apply
         (no bubblewrap, or no uid drop: the folder and processes could not be cleaned completely)."""
-        from ..sandbox import Launcher
+        from .sandbox import Launcher
 
         if launcher.bwrap is None or launcher.drop_uid is None:
             return None

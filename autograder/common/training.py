@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from .spec.recipes import Recipe
+from .recipes import Recipe
 
 LOG_EVERY = 25
 

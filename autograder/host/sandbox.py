@@ -2,10 +2,10 @@
 
 Always:
   * its own session, so the whole process group is killed at once;
-  * an environment written from scratch (worker/client.py);
+  * an environment written from scratch (host/client.py);
   * resource limits: CPU seconds, size of any file written, open files, no core
     dumps, and address space on the CPU (CUDA needs a huge virtual space);
-  * a wall-clock limit on every call (worker/client.py).
+  * a wall-clock limit on every call (host/client.py).
 
 With bubblewrap (``bwrap``, Debian package ``bubblewrap``):
   * a filesystem built from an allowlist: system directories, the Python
@@ -337,7 +337,7 @@ class Launcher:
         self._remove_cgroup()
         self._remove_work()
         if self.bwrap is None and self.drop_uid is not None:  # the host's IPC namespace: what the worker's uid left
-            from .ipc_objects import remove_ipc
+            from ..common.ipc_objects import remove_ipc
 
             remove_ipc(self.drop_uid)
 

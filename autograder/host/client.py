@@ -29,8 +29,8 @@ import numpy as np
 
 import autograder
 
-from ..process_usage import TreeClock
-from . import protocol
+from ..common import protocol
+from ..common.process_usage import TreeClock
 from .warm import ForkedProcess
 
 START_SECONDS = 120
@@ -156,7 +156,7 @@ class Worker:
     """One worker process for one submission's scratch folder."""
 
     def __init__(self, scratch: Path, settings: WorkerSettings, launcher=None, warm=None):
-        from ..sandbox import Launcher, Limits, UidClaim
+        from .sandbox import Launcher, Limits, UidClaim
 
         self.scratch = scratch
         self.settings = settings
