@@ -89,6 +89,22 @@ def test_no_nonlinearity_at_the_code_and_none_at_all():
     assert structure.check_no_nonlinearity({"ops": [op("Linear", in_features=3, out_features=2)]}, Expected("M")).passed
 
 
+def test_a_nonlinearity_forward_applies_between_the_encoder_and_the_decoder_is_at_the_code():
+    encoder, decoder = [op("Linear", in_features=3, out_features=2)], [op("Linear", in_features=2, out_features=3)]
+    between = {"encoder": encoder, "decoder": decoder, "forward": [*encoder, op("Softplus"), *decoder]}
+    verdict = structure.check_no_nonlinearity_at_code(between, Expected("AE"))
+    assert not verdict.passed
+    assert "forward applies Softplus to the code between the encoder and the decoder" in verdict.feedback
+    straight = {"encoder": encoder, "decoder": decoder, "forward": [*encoder, *decoder]}
+    assert structure.check_no_nonlinearity_at_code(straight, Expected("AE")).passed
+    # forward that is not the encoder then the decoder (or untraced, or an unknown op there): nothing read into it
+    other = {"encoder": encoder, "decoder": decoder, "forward": [op("ReLU"), *encoder, *decoder]}
+    assert structure.check_no_nonlinearity_at_code(other, Expected("AE")).passed
+    assert structure.check_no_nonlinearity_at_code({**straight, "forward": None}, Expected("AE")).passed
+    unknown = {**straight, "forward": [*encoder, op("Unknown:Mine"), *decoder]}
+    assert structure.check_no_nonlinearity_at_code(unknown, Expected("AE")).passed
+
+
 def test_an_operation_the_tracers_do_not_know_passes_as_linear_only_when_measured_linear():
     ops = [op("Linear", in_features=3, out_features=2), op("Unknown:MyActivation"), op("Linear", in_features=2,
                                                                                        out_features=3)]

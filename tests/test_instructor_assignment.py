@@ -24,9 +24,10 @@ import torch
 
 from autograder.calibration import SeedStarted, print_progress
 from autograder.cli import assignment_argument
+from autograder.common.signatures import map_arguments, map_keywords, parameters_of
+from autograder.grading.registry import load_assignment
 from autograder.grading.runner import grade
-from autograder.signatures import map_arguments, map_keywords, parameters_of
-from autograder.spec import SpecError, load_assignment, parse_assignment
+from autograder.spec import SpecError, parse_assignment
 
 ASSIGNMENT = """
 id = "mlp-lab"

@@ -60,7 +60,7 @@ SCRIPT = textwrap.dedent('''
         )]
         client = NotebookClient(nbformat.v4.new_notebook(cells=cells), km=_kernel_manager(seed),
                                 # 3 s for the endless loop; a fresh kernel importing torch may take long when busy
-                                timeout_func=lambda source: 3 if 'while True' in source else 120,
+                                timeout_func=lambda cell: 3 if 'while True' in cell.source else 120,
                                 allow_errors=True, interrupt_on_timeout=True, startup_timeout=60)
         os.write(channel[1], b"hello")
         started = time.monotonic()

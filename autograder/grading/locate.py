@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..signatures import loose, takes_arguments
+from ..common.signatures import loose, takes_arguments
 from ..spec import LayerSpec, SubjectSpec
 from .imports import import_file
 from .outcomes import CheckFailed, student_traceback

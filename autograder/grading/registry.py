@@ -24,6 +24,7 @@ from .locate import Subject, locate
 from .measure import data_sets, functions
 from .measure import models as m
 from .measure import training as t
+from .outcomes import CheckFailed
 
 COMMON = ("points", "title", "hint", "visibility", "per_variant", "check")
 MODELS, DATASETS, FUNCTIONS = ("torch", "keras"), ("dataset",), ("function",)
@@ -55,6 +56,17 @@ def _built(ctx, subject, check):
 
 def _parts(ctx, subject, check):
     return {part: m.ops(ctx, subject, part) for part in ("encoder", "decoder")}
+
+
+def _parts_and_forward(ctx, subject, check):
+    """The encoder's and the decoder's ops, and forward's (None where it cannot be traced: the parts alone are
+    judged then), to see what forward applies to the code between them."""
+    parts = _parts(ctx, subject, check)
+    try:
+        parts["forward"] = m.ops(ctx, subject)
+    except CheckFailed:
+        parts["forward"] = None
+    return parts
 
 
 def _code_shape(ctx, subject, check):
@@ -175,7 +187,7 @@ CHECK_TYPES: dict[str, CheckType] = {
                                "between", _parts, structure.check_linear_layers, ("encoder", "decoder"),
                                ("encoder", "decoder"), tags=PUBLIC),
     "no_nonlinearity_at_code": CheckType("structure", "{name} has no nonlinearity entering or leaving the code",
-                                         _parts, structure.check_no_nonlinearity_at_code, tags=PUBLIC),
+                                         _parts_and_forward, structure.check_no_nonlinearity_at_code, tags=PUBLIC),
     "no_nonlinearity": CheckType("structure", "{name} has no nonlinear activation", _ops_and_linearity,
                                  structure.check_no_nonlinearity, ("tolerance",), tags=PUBLIC),
     "code_size": CheckType("structure", "{name} encodes to a {width}-D code", _code_shape, structure.check_code_size,

@@ -132,7 +132,7 @@ def torchvision_root(data_dir) -> str:
 def grading_session(path: Path, *, assignment_id: str | None = None, data_dir=None, device: str = "auto",
                     share: Share | None = None, warm=None):
     """Yield ``(context, planned checks)`` for one submission; cleans up its worker and scratch folder. With
-    ``warm`` (``worker.warm.WarmWorkers``), its worker is forked from a warm template where the sandbox allows."""
+    ``warm`` (``host.warm.WarmWorkers``), its worker is forked from a warm template where the sandbox allows."""
     scratch = Path(tempfile.mkdtemp(prefix="autograder-submission-"))
     worker = None
     try:

@@ -7,6 +7,8 @@
     {"loader": {"dataset": REF, "batch_size": 64, "shuffle": false}}   a DataLoader over a data set subject
     {"loader": {"tensors": ["X", "Y"], "batch_size": 64}}             a DataLoader over arrays sent (the grader's)
     {"device": true}                       the device the grader trains on
+
+A subject's arguments may name other subjects, so ``build`` (``subjects.build``) is passed in.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import torch
 
 
-def evaluate(state, spec, arrays: dict):
+def evaluate(state, spec, arrays: dict, build):
     if not isinstance(spec, dict):
         return spec
     if "array" in spec:
@@ -23,12 +25,8 @@ def evaluate(state, spec, arrays: dict):
     if "tensor" in spec:
         return torch.from_numpy(np.array(arrays[spec["tensor"]]))
     if "subject" in spec:
-        from .subjects import build
-
         return build(state, spec["subject"], arrays=arrays)
     if "loader" in spec:
-        from .subjects import build
-
         options = dict(spec["loader"])
         if "tensors" in options:
             dataset = torch.utils.data.TensorDataset(*(torch.from_numpy(np.array(arrays[name]))
@@ -42,6 +40,6 @@ def evaluate(state, spec, arrays: dict):
     raise ValueError(f"unknown argument spec {spec!r}")
 
 
-def evaluate_arguments(state, args, kwargs, arrays: dict) -> tuple[list, dict]:
-    return ([evaluate(state, a, arrays) for a in args],
-            {k: evaluate(state, v, arrays) for k, v in kwargs.items()})
+def evaluate_arguments(state, args, kwargs, arrays: dict, build) -> tuple[list, dict]:
+    return ([evaluate(state, a, arrays, build) for a in args],
+            {k: evaluate(state, v, arrays, build) for k, v in kwargs.items()})

@@ -19,8 +19,8 @@ import torch
 
 from ..common.layers import describe_layers
 from ..common.probes import jacobian_singular_values
-from ..signatures import parameters_of
 from ..common.recipes import Recipe
+from ..common.signatures import parameters_of
 from ..common.state_dicts import unwrap_state_dict
 from ..common.training import as_rows, fit, predict
 from . import cuda_shim, keras_support, notebook_roles
@@ -381,7 +381,7 @@ def handle_call(state, request, arrays):
     if not callable(function):
         raise NotFound(f"{request['model']['name']} is a {type(function).__name__}, not a function")
     args, kwargs = evaluate_arguments(state, request["model"].get("args", []), request["model"].get("kwargs", {}),
-                                      arrays)
+                                      arrays, build)
     capture = keras_support.capture
     budget = capture.budget if capture else None
     if capture and request.get("steps"):

@@ -26,7 +26,7 @@ import copy
 
 import torch
 
-from ..signatures import Mapping, map_arguments
+from ..common.signatures import Mapping, map_arguments
 from . import keras_support
 from .arguments import evaluate_arguments
 
@@ -227,7 +227,7 @@ def build(state, ref: dict, *, fresh: bool = True, arrays=None):
             raise NotFound(f"{name} is a {type(value).__name__}, not a {'class' if find == 'class' else 'function'}")
         if find == "class" and not isinstance(value, type):
             raise NotFound(f"{name} is a {type(value).__name__}, not a class")
-        args, kwargs = evaluate_arguments(state, ref.get("args", []), ref.get("kwargs", {}), arrays or {})
+        args, kwargs = evaluate_arguments(state, ref.get("args", []), ref.get("kwargs", {}), arrays or {}, build)
         args, kwargs, mapping = map_arguments(value, args, kwargs, ref.get("argument_aliases"))
         _seed(seed)
         return state.student(call_text(ref, mapping), value, *args, **kwargs)

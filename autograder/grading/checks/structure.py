@@ -143,9 +143,27 @@ def check_linear_layers(parts: dict[str, list[dict]], expected: Expected) -> Ver
     return Verdict(True, f"{expected.name} has Linear layers with nonlinearities between them: {counts}")
 
 
+def between_parts(parts: dict) -> list[dict]:
+    """The ops forward runs between the encoder's and the decoder's, where forward is the encoder's ops, then
+    these, then the decoder's; [] where forward is not that (or was not traced): nothing is read into it."""
+    encoder, decoder, forward = parts["encoder"], parts["decoder"], parts.get("forward") or []
+    end = len(forward) - len(decoder)
+    if end < len(encoder) or [o["op"] for o in forward[:len(encoder)]] != [o["op"] for o in encoder] or \
+            [o["op"] for o in forward[end:]] != [o["op"] for o in decoder]:
+        return []
+    return forward[len(encoder):end]
+
+
 def check_no_nonlinearity_at_code(parts: dict[str, list[dict]], expected: Expected) -> Verdict:
+    """``parts``: the ops of the encoder, of the decoder, and of forward (or None): a nonlinearity ending the
+    encoder, starting the decoder, or applied by forward to the code between them."""
     encoder, decoder = layers_only(parts["encoder"]), layers_only(parts["decoder"])
     problems = []
+    # known activations only: an operation the tracers do not know, there, is not called nonlinear unmeasured
+    applied = [op["op"] for op in between_parts(parts) if nonlinear(op["op"]) and not is_unknown(op["op"])]
+    if applied:
+        problems.append(f"forward applies {', '.join(dict.fromkeys(applied))} to the code between the encoder and "
+                        "the decoder")
     if encoder and nonlinear(encoder[-1]["op"]):
         problems.append(f"the encoder ends with {encoder[-1]['op']} after its last Linear layer")
     if decoder and nonlinear(decoder[0]["op"]):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...common.probes import effective_rank, probe_count
-from ...signatures import describe_change
+from ...common.signatures import describe_change
 from ...common.training import preferred_output
 from ..locate import Subject, reference
 from ..outcomes import CheckFailed

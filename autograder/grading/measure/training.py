@@ -17,6 +17,7 @@ from ..locate import Subject, with_arguments
 from ..outcomes import CheckFailed, NotGradable
 from . import figures, weight_files
 from .models import probe, usable_input_shape
+from .weight_files import trusted_state_dict
 
 AGREEMENT = 1e-3  # largest difference allowed between a batched and a probed output, relative to their scale
 EXACTLY_ZERO = 1e-12  # a held-out reconstruction error this small is a copy of the input, not a reconstruction
@@ -255,12 +256,6 @@ def held_out_codes(ctx, subject: Subject, file: str, data) -> np.ndarray | None:
     except (CheckFailed, NotGradable):
         return None
     return out.get("outputs")
-
-
-def trusted_state_dict(ctx, file: str) -> dict | None:
-    """The tensors of a submitted weight file, read once in this (trusted) process within the grader's bound."""
-    return ctx.memo(("trusted state_dict", file),
-                    lambda: read_state_dict(ctx.scratch_path(file), limits.TRUSTED_WEIGHTS_BYTES)[0])
 
 
 def trusted_weight_shapes(ctx, subject: Subject) -> dict[str, list[int]] | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...common.state_dicts import read_state_dict
+from .. import limits
 from ..locate import Subject
 from ..outcomes import CheckFailed
 from .models import probe
@@ -38,9 +40,13 @@ def listing(found: tuple[str, ...]) -> str:
     return ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else "".join(shown) or "none"
 
 
-def _shapes(ctx, file: str) -> dict | None:
-    from .training import trusted_state_dict
+def trusted_state_dict(ctx, file: str) -> dict | None:
+    """The tensors of a submitted weight file, read once in this (trusted) process within the grader's bound."""
+    return ctx.memo(("trusted state_dict", file),
+                    lambda: read_state_dict(ctx.scratch_path(file), limits.TRUSTED_WEIGHTS_BYTES)[0])
 
+
+def _shapes(ctx, file: str) -> dict | None:
     state = trusted_state_dict(ctx, file)
     return None if state is None else {key: list(value.shape) for key, value in state.items()}
 
