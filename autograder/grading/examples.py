@@ -34,7 +34,10 @@ def families(root: Path) -> list[Family]:
         if data.get("corpus") == "attacks":
             continue
         examples = {name: entry for name, entry in data.items() if isinstance(entry, dict)}
-        found.append(Family(expected.parent, data["assignment"], float(data["max_score"]), examples))
+        assignment = data["assignment"]  # an id, or the path of an assignment.toml from expected.toml's folder
+        if assignment.endswith(".toml"):
+            assignment = str((expected.parent / assignment).resolve())
+        found.append(Family(expected.parent, assignment, float(data["max_score"]), examples))
     return found
 
 
