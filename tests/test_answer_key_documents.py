@@ -56,6 +56,11 @@ def test_spec_rejects_a_check_that_names_an_undefined_recipe(tmp_path):
     ('[limits]\ncall = -1\n', r"limits.call: seconds must be a positive number"),
     ('[answers]\n[answers.variables]\nz = { problem = "1", role = "histogram" }\n',
      r"answers.variables.z.role: 'histogram' is not one of None, scatter, plot_x"),
+    ('[models.M]\nproblem = "1"\n[models.M.checks]\nlayer_list = { points = 1, layers = ["ReLU", "Linear(in=784)"] }\n',
+     r"models.M.checks.layer_list.layers\[1\]: Linear\(in=784\): Linear takes no setting 'in'; it takes "
+     r"in_features, out_features, bias"),
+    ('[models.M]\nproblem = "1"\n[models.M.checks]\nlayer_list = { points = 1, layers = ["Conv2D(in_channels=1)"] }\n',
+     r"layers\[0\]: Conv2D\(in_channels=1\): 'Conv2D' is not a torch.nn layer nor an operation the grader traces"),
 ])  # fmt: skip
 def test_spec_rejects_unknown_keys_and_values_where_they_are_written(tmp_path, text, message):
     with pytest.raises(SpecError, match=message):

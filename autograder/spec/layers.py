@@ -42,3 +42,29 @@ def _value(text: str):
         except ValueError:
             pass
     return text
+
+
+def check_layer(layer: LayerSpec, where: str) -> LayerSpec:
+    """The layer, when its type is one the tracers report and each setting is a parameter of that torch layer;
+    else SpecError saying where, what was written and what the layer takes (``Linear(in=784)`` is a typo of
+    ``in_features``, found when the assignment is loaded, not as every student's failed check)."""
+    import inspect
+
+    import torch.nn
+
+    from ..common.operations import NONLINEARITIES, REGULARISERS, SHAPE_OPS, WEIGHTED
+
+    module = getattr(torch.nn, layer.type, None)
+    known = WEIGHTED | NONLINEARITIES | SHAPE_OPS | REGULARISERS
+    if not (isinstance(module, type) and issubclass(module, torch.nn.Module)) and layer.type not in known:
+        raise SpecError(f"{where}: {layer}: {layer.type!r} is not a torch.nn layer nor an operation the grader "
+                        f"traces (check its spelling and capitals, e.g. Conv2d, ReLU)")
+    if module is None or not layer.settings:
+        return layer
+    takes = [name for name in inspect.signature(module.__init__).parameters if name not in ("self", "args",
+                                                                                               "kwargs")]
+    unknown = [key for key in layer.settings if key not in takes]
+    if unknown:
+        raise SpecError(f"{where}: {layer}: {layer.type} takes no setting {', '.join(map(repr, unknown))}; it "
+                        f"takes {', '.join(takes)}")
+    return layer

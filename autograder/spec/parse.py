@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..common.recipes import Recipe
 from .errors import SpecError
-from .layers import LayerSpec
+from .layers import LayerSpec, check_layer
 from .schema import (
     ANSWER_ROLES,
     FINDS,
@@ -89,7 +89,8 @@ def _check(key: str, value, where: str, default_visibility: str) -> CheckSpec:
     options = dict(table.data)
     table.data.clear()
     if "layers" in options:
-        options["layers"] = tuple(LayerSpec.parse(layer) for layer in options["layers"])
+        options["layers"] = tuple(check_layer(LayerSpec.parse(layer), f"{where}.{key}.layers[{index}]")
+                                  for index, layer in enumerate(options["layers"]))
     return CheckSpec(**{**spec.__dict__, "options": options})
 
 
