@@ -84,6 +84,26 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_lint_assignment(args) -> int:
+    from pathlib import Path
+
+    from .grading.lint import lint
+    from .spec import available_assignments
+
+    target = Path(assignment_argument(args.id))
+    if not target.exists():
+        target = available_assignments().get(args.id, target)
+    if not Path(target).exists():
+        print(f"autograder: no assignment.toml at {args.id}, nor an assignment of that id", file=sys.stderr)
+        return 2
+    problems, _ = lint(Path(target), data_dir=args.data_dir, grade_solution=not args.no_grade)
+    for problem in problems:
+        print(problem.render(Path(target)))
+    print(f"{target}: {len(problems)} problem(s)" if problems else f"{target}: no problems found"
+          + ("" if args.no_grade else " (the solution gets every point this machine can grade)"))
+    return 1 if problems else 0
+
+
 def assignment_argument(text: str) -> str:
     """An assignment as given on the command line: an id, the path of an ``assignment.toml``, or the folder
     holding one (an assignment kept outside the project)."""
@@ -321,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     _add_data_dir(cal)
     cal.set_defaults(run=cmd_calibrate)
+
+    lint_parser = commands.add_parser("lint-assignment", help="find an assignment's mistakes before a student "
+                                                              "meets them: keys, layers, files, the solution graded")
+    lint_parser.add_argument("id", metavar="PATH-or-ID", help="an assignment.toml (or its folder), or an id")
+    lint_parser.add_argument("--no-grade", action="store_true", help="do not grade the solution (seconds, not minutes)")
+    _add_data_dir(lint_parser)
+    lint_parser.set_defaults(run=cmd_lint_assignment)
 
     starter = commands.add_parser("starter", help="write the student starters from the solution")
     starter.add_argument("id", metavar="ID", help="assignment id")
