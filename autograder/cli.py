@@ -276,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "submission there)")
     grade.add_argument("--out", metavar="DIR", help="many submissions: write gradebook.csv and one results "
                                                     "file per submission here (default: ./autograder-results)")
+    grade.add_argument("--canvas", action="store_true", help="with -k or --public-only: write the Canvas gradebook "
+                                                              "too (a partial run has none by default)")
     grade.add_argument("--jobs", "-j", type=_positive, metavar="N",
                        help="submissions graded at once, each in its own worker with its share of the cores "
                             "(default: what the machine holds)")

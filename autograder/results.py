@@ -56,6 +56,14 @@ class SubmissionResult:
     # worker was given (threads, OpenMP's wait policy, its CPU quota, its priority).
     profile: dict[str, dict] = field(default_factory=dict)
     worker: dict = field(default_factory=dict)
+    # A partial run: which checks were graded ("-k 5.4/AE", "public checks only"); None when every one was.
+    # Every file written about the result says so: its score is not the submission's.
+    selection: str | None = None
+
+    @property
+    def partial_note(self) -> str | None:
+        return (f"partial run ({self.selection}): only the selected checks were graded, so this score is not the "
+                "submission's") if self.selection else None
 
     @property
     def score(self) -> float:

@@ -149,7 +149,8 @@ def graded(tmp_path_factory):
         out = tmp_path_factory.mktemp("reports")
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            write_reports(results, argparse.Namespace(out=str(out), junit=str(out / "junit.xml"), results=None))
+            write_reports(results, argparse.Namespace(out=str(out), junit=str(out / "junit.xml"), results=None,
+                                                      canvas=True))
     by_name = {name: result for name, result in zip(paths, results, strict=True)}
     return {"results": by_name, "seconds": seconds, "scratch": scratch, "batch": batch, "out": out,
             "printed": printed.getvalue()}

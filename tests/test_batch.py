@@ -212,3 +212,40 @@ def test_a_batch_on_a_local_ray_gets_the_grades_of_a_local_batch(tmp_path):
         assert result.submission == name
         assert not differences(result, family, family.examples[name]["fails"]), name
     assert {r.submission for r in records.ResultStore(tmp_path / "out").all_results()} == set(names)
+
+
+def test_a_partial_run_says_so_in_every_file_and_writes_no_canvas_file_unless_asked(tmp_path, capsys):
+    """``-k`` grades some checks: the scores are not the submissions'. The table, gradebook.csv, each results
+    file, feedback page and the JUnit file say which checks were graded; the Canvas CSV (uploaded as grades) is
+    written only with ``--canvas``."""
+    import json
+    import shutil
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from autograder.cli import main
+
+    good = Path(__file__).resolve().parents[1] / "submissions" / "cpsc663-ex2" / "sequential-style"
+    batch = tmp_path / "batch"
+    for name in ("ann", "bob"):
+        shutil.copytree(good, batch / name)
+    out = tmp_path / "out"
+    argv = ["grade", str(batch / "ann"), str(batch / "bob"), "--out", str(out), "--junit", str(out / "junit.xml"),
+            "-k", "5.4/AE/constructs", "--no-similarity", "--jobs", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "partial run (checks selected by -k 5.4/AE/constructs)" in printed
+    assert "no Canvas file for a partial run" in printed
+    assert not (out / "gradebook-canvas.csv").exists()
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    assert rows[0].endswith(",partial run") and all(r.endswith(",checks selected by -k 5.4/AE/constructs")
+                                                        for r in rows[1:])
+    results = json.loads((out / "ann.json").read_text())
+    assert results["extra_data"]["partial_run"] == "checks selected by -k 5.4/AE/constructs"
+    assert results["output"].startswith("Note: partial run (checks selected by -k 5.4/AE/constructs)")
+    assert "Partial run." in (out / "ann.html").read_text()
+    properties = [p.get("value") for p in ET.parse(out / "junit.xml").iter("property") if p.get("name") ==
+                  "partial run"]
+    assert len(properties) == 2 and all("-k 5.4/AE/constructs" in p for p in properties)
+    assert main([*argv, "--canvas"]) == 0
+    assert (out / "gradebook-canvas.csv").is_file()

@@ -359,7 +359,7 @@ def test_a_students_payload_reaches_no_report_as_code_and_stops_no_batch(tmp_pat
     out = tmp_path / "out"
     assert main(["grade", str(formula), str(tmp_path / "batch" / "next-student"), "--out", str(out),
                  "--junit", str(out / "junit.xml"), "-k", "5.4/AE/output_shapes", "--no-similarity",
-                 "--jobs", "1"]) == 0
+                 "--jobs", "1", "--canvas"]) == 0
     printed = capsys.readouterr()
     assert "\x1b" not in printed.out + printed.err and "\r" not in printed.out + printed.err
     rows = list(csv.reader((out / "gradebook.csv").open()))

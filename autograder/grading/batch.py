@@ -241,11 +241,16 @@ def write_reports(results: list, args, out: Path | None = None, everything: list
         if everything is None:
             for result in results:
                 write_gradescope(result, out / f"{result.submission}.json")
-        write_gradebook(everything or results, out / "gradebook.csv")
+        graded = everything or results
+        # a partial run's scores are not the submissions': no Canvas file to upload unless asked for
+        canvas = not any(r.selection for r in graded) or getattr(args, "canvas", False)
+        write_gradebook(graded, out / "gradebook.csv", canvas=canvas)
         write_feedback_pages(results, out)
         print(render_table(results))
-        print(f"gradebook: {out / 'gradebook.csv'} (for Canvas: {out / 'gradebook-canvas.csv'}); per submission "
-              f"in {out}/: its Gradescope results (.json) and feedback page (.html)")
+        for_canvas = f"for Canvas: {out / 'gradebook-canvas.csv'}" if canvas else \
+            "no Canvas file for a partial run: --canvas writes one"
+        print(f"gradebook: {out / 'gradebook.csv'} ({for_canvas}); per submission in {out}/: its Gradescope results "
+              "(.json) and feedback page (.html)")
     if args.junit:
         write_junit(results, args.junit)
     for result in results:

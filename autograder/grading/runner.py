@@ -59,7 +59,8 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
     from .session import grading_session
 
     started = time.monotonic()
-    result = SubmissionResult(submission=submission_name(path), assignment=assignment_id)
+    result = SubmissionResult(submission=submission_name(path), assignment=assignment_id,
+                              selection=selection_text(keyword, public_only))
     try:
         with grading_session(path, assignment_id=assignment_id, data_dir=data_dir, device=device,
                              share=share, warm=warm) as (ctx, cases):
@@ -97,6 +98,13 @@ def manual_parts(assignment) -> list[dict]:
     problems = tomllib.loads(path.read_text()).get("problems", [])
     return [{"problem": p["id"], "title": p.get("title", ""), "points": float(p["points"])}
             for p in problems if p.get("points")]
+
+
+def selection_text(keyword: str | None, public_only: bool = False) -> str | None:
+    """How a partial run chose its checks, in words; None for a whole run."""
+    chosen = [f"checks selected by -k {keyword}"] if keyword else []
+    chosen += ["public checks only"] if public_only else []
+    return ", ".join(chosen) or None
 
 
 def grade_safely(path, **options):

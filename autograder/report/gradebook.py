@@ -42,13 +42,16 @@ class _SafeWriter:
 def write_gradebook(results: list[SubmissionResult], path, *, canvas: bool = True) -> None:
     """``path``: every check's points; with ``canvas``, also ``<stem>-canvas.csv`` beside it for Canvas."""
     check_ids = list(dict.fromkeys(c.check_id for r in results for c in r.checks))
+    partial = any(r.selection for r in results)  # a partial run says so on every row
     with open(path, "w", newline="") as f:
         writer = _SafeWriter(f)
-        writer.writerow(["submission", "assignment", "score", "max_score", *check_ids, "error"])
+        writer.writerow(["submission", "assignment", "score", "max_score", *check_ids, "error",
+                         *(["partial run"] if partial else [])])
         for r in results:
             points = {c.check_id: f"{c.points:g}" for c in r.checks}
             writer.writerow([r.submission, r.assignment or "", f"{r.score:g}", f"{r.max_score:g}",
-                             *(points.get(i, "") for i in check_ids), r.error or ""])
+                             *(points.get(i, "") for i in check_ids), r.error or "",
+                             *([r.selection or ""] if partial else [])])
     if canvas:
         write_canvas_gradebook(results, canvas_path(path))
 

@@ -39,7 +39,8 @@ def gradescope_results(result: SubmissionResult) -> dict:
         **common,
         "output": _overall_output(result),
         "extra_data": {"assignment": result.assignment, "max_score": result.max_score, "device": result.device,
-                       "not_gradable_points": result.not_gradable_points, "manual_points": result.manual_points},
+                       "not_gradable_points": result.not_gradable_points, "manual_points": result.manual_points,
+                       **({"partial_run": result.selection} if result.selection else {})},
         "tests": [_test(check) for check in result.checks],
     }
 
@@ -56,7 +57,8 @@ def _test(check: CheckResult) -> dict:
 
 
 def _overall_output(result: SubmissionResult) -> str:
-    lines = [f"Note: {note}" for note in result.notes]
+    lines = [f"Note: {result.partial_note}"] if result.selection else []
+    lines += [f"Note: {note}" for note in result.notes]
     if result.manual:
         parts = ", ".join(f"{p['problem']} ({p['points']:g})" for p in result.manual)
         lines.append(f"Graded by hand, not by the autograder: {result.manual_points:g} points ({parts}).")

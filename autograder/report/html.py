@@ -123,7 +123,9 @@ def render_feedback_html(result: SubmissionResult, *, visible_only: bool = False
     show yet (hidden, after the due date, after publishing) and the figures of their problems only;
     ``standalone=False``: a fragment (a ``<div>`` with its own style) rather than a whole document."""
     head = (f"<h1>Feedback: {_e(result.submission)}</h1>"
-            f"<p class='summary'>{_e(result.assignment or 'unknown assignment')}</p>")
+            f"<p class='summary'>{_e(result.assignment or 'unknown assignment')}</p>"
+            + (f"<div class='box error'><strong>Partial run.</strong> {_e(result.partial_note)}</div>"
+               if result.selection else ""))
     if result.error:
         body = f"{head}<div class='box error'><strong>Not graded.</strong> {_e(result.error)}</div>"
     else:

@@ -21,6 +21,9 @@ def junit_tree(results: list[SubmissionResult]) -> ET.ElementTree:
         failures = len(result.failed()) + (1 if result.error else 0)
         suite = ET.SubElement(suites, "testsuite", name=_xml(result.submission), tests=str(len(result.checks) or 1),
                               failures=str(failures), errors="0", time=f"{result.seconds:.3f}")
+        if result.selection:
+            ET.SubElement(ET.SubElement(suite, "properties"), "property", name="partial run",
+                          value=_xml(result.partial_note))
         if result.error:
             case = ET.SubElement(suite, "testcase", classname=_xml(result.submission), name="submission")
             ET.SubElement(case, "failure", message=_xml(result.error))

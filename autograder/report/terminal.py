@@ -27,7 +27,8 @@ def _render_submission(result: SubmissionResult, *, width: int = 100) -> str:
     if result.error:
         return f"{head}\n  could not be graded: {result.error}\n"
     lines = [f"{head}  {_points(result.score)}/{_points(result.max_score)} points  "
-             f"({result.seconds:.1f} s on {result.device})", ""]
+             f"({result.seconds:.1f} s on {result.device})", *([f"  {result.partial_note}"] if result.selection
+                                                                else []), ""]
     for check in result.checks:
         mark = "✓" if check.passed else ("–" if not check.gradable else "✗")
         lines.append(f"  {mark} {_points(check.points):>3}/{_points(check.max_points):<3} {check.title}")
@@ -64,6 +65,9 @@ def _render_table(results: list[SubmissionResult]) -> str:
             failed = failed if len(failed) <= 40 else f"{len(names)} checks"
             score = f"{_points(r.score)}/{_points(r.max_score)}"
         lines.append(f"{r.submission:<{name_width}}  {score:>11}  {failed:<40}  {r.seconds:5.1f} s")
+    selections = sorted({r.selection for r in results if r.selection})
+    lines += [f"partial run ({s}): only the selected checks were graded; these scores are not the submissions'"
+              for s in selections]
     return "\n".join(lines) + "\n"
 
 
