@@ -196,3 +196,22 @@ def test_a_forward_that_sleeps_is_stopped_by_the_safety_net_as_the_students_faul
                                              "        import time; time.sleep(3600)\n"))
     shapes = by_id(grade(submission, keyword="5.4/AE/output_shapes"))["5.4/AE/output_shapes"]
     assert not shapes.passed and "waiting (sleeping or blocked) rather than computing" in shapes.feedback
+
+
+def test_a_worker_that_cannot_start_is_the_graders_trouble_and_the_staff_get_its_output(submission, monkeypatch):
+    """A worker that dies before any student code runs (here: its interpreter cannot find its own library, as a
+    path the sandbox does not bind would do) is "not graded" with no fault in the work; the staff get its
+    output."""
+    from autograder.grading import session
+    from autograder.host import client
+
+    environment = client.Worker._environment
+    monkeypatch.setattr(client.Worker, "_environment",
+                        lambda self: {**environment(self), "PYTHONHOME": "/nonexistent"})
+    monkeypatch.setattr(session, "Worker", client.Worker)  # started cold: the start itself is what fails
+    result = grade(submission, keyword="5.4/AE/constructs")
+    check = by_id(result)["5.4/AE/constructs"]
+    assert not check.gradable and "the grader's worker could not start here (not a fault in your work)" in \
+        check.feedback
+    assert any("before running any of the submission's code" in entry and "Python" in entry
+               for entry in result.staff_log), result.staff_log

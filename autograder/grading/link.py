@@ -18,6 +18,7 @@ from . import limits
 from .outcomes import CheckFailed, NotGradable, student_traceback
 
 PROFILED_BY_WHAT = ("load_notebook", "train_predict", "call", "import")  # calls profiled one by one
+START_OUTPUT = 4000  # characters of a worker's output kept for the staff when it could not start
 announce = None  # set by a command grading one submission: called with what each long call starts doing
 
 
@@ -31,6 +32,7 @@ class WorkerLink:
         self._on_time = on_time or (lambda stage, started: None)
         self.cpu_seconds = 0.0  # the worker's CPU time over this submission's calls, every start included
         self.busy: list[str] = []  # calls the machine was too busy to let finish, for the staff
+        self.failed_starts: list[str] = []  # workers that died before any student code ran, with their output
         self.profile: dict[str, dict] = {}  # what each kind of call cost: wall and worker CPU seconds
 
     def _profiled(self, label: str, wall: float, cpu: float) -> None:
@@ -69,7 +71,13 @@ class WorkerLink:
             if failure.kind == "busy":
                 self.busy.append(failure.message)
                 raise NotGradable(f"not graded: starting the worker: {failure.message}") from None
-            raise CheckFailed(failure.message) from None
+            # a worker starts (imports the grader's code and torch) before it runs any of the student's: a start
+            # that fails is the grader's environment (a path the sandbox lacks, a broken install), never the work
+            output = self.worker.output.text()[-START_OUTPUT:].strip() or "(it printed nothing)"
+            self.failed_starts.append(f"the worker died before running any of the submission's code: "
+                                      f"{failure.message}; its output:\n{output}")
+            raise NotGradable("not graded: the grader's worker could not start here (not a fault in your work); "
+                              "the staff have the details") from None
         finally:
             self._on_time("start", started)
             self._profiled("worker start (sandbox, imports)", time.monotonic() - started, 0.0)

@@ -73,7 +73,8 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
                     continue
                 result.checks.append(run_check(ctx, case))
             result.notes = list(dict.fromkeys(ctx.notes))
-            result.staff_log = list(ctx.staff_log) + [f"the machine was too busy: {b}" for b in ctx.link.busy]
+            result.staff_log = list(ctx.staff_log) + [f"the machine was too busy: {b}" for b in ctx.link.busy] + \
+                list(dict.fromkeys(ctx.link.failed_starts))
             result.figures = list(ctx.figures)
             result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
             result.profile = {label: {k: round(v, 3) if isinstance(v, float) else v for k, v in entry.items()}
