@@ -557,3 +557,24 @@ def test_ipc_objects_one_submission_makes_are_gone_for_the_next(bubblewrap, tmp_
     imports = {r.submission: r.checks[0] for r in results}
     assert imports["a-makes-ipc"].passed, imports["a-makes-ipc"].feedback
     assert imports["b-looks-for-it"].passed, imports["b-looks-for-it"].feedback
+
+
+def test_a_grader_whose_interpreter_is_reached_through_a_symbolic_link_still_starts_its_workers(tmp_path):
+    """The venv (or checkout) reached by a link (``~/course -> /data/course``): the worker is started by that
+    path, which the sandbox shows too; it had exited at start in every submission."""
+    import subprocess
+    import sys
+
+    if sandbox.bwrap_path() is None:
+        pytest.skip("without bubblewrap the worker sees the grader's own file system, links included")
+    link = tmp_path / "venv-link"
+    link.symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
+    python = link / Path(sys.executable).relative_to(sys.prefix) if Path(sys.executable).is_relative_to(
+        sys.prefix) else None
+    if python is None or not python.exists():
+        pytest.skip("the interpreter is not inside its prefix")
+    good = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
+    run = "import sys; from autograder.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([str(python), "-c", run, "grade", str(good), "-k", "5.4/AE/constructs"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert "1/1 points" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]

@@ -165,6 +165,19 @@ def python_paths() -> list[Path]:
     return sorted(paths)
 
 
+def symlinked_paths() -> list[tuple[Path, Path]]:
+    """(real folder, the path it is reached by) for the interpreter's folders reached through a symbolic link
+    (a venv in a symlinked checkout: ``/home/me/course -> /data/course``): the worker is started by that path,
+    so the sandbox shows the real folder there too."""
+    pairs = set()
+    for entry in (sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
+        seen = Path(os.path.abspath(entry))
+        real = Path(os.path.realpath(entry))
+        if seen != real and real.is_dir() and not any(seen.is_relative_to(s) for s in SYSTEM_DIRS):
+            pairs.add((real, seen))
+    return sorted(p for p in pairs if not any(p != o and p[1].is_relative_to(o[1]) for o in pairs))
+
+
 @functools.cache
 def answer_keys_within(path: Path, depth: int = 4) -> list[Path]:
     """This project's answer key (a ``reference`` package holding ``*/assignment.toml``) anywhere in ``path`` up
@@ -274,6 +287,14 @@ class Launcher:
             args += ["--ro-bind", str(path), str(path)]
             for hidden in answer_keys_within(path):  # a regular install puts the answer key in site-packages
                 args += ["--tmpfs", str(hidden)]
+        for real, seen in symlinked_paths():  # the interpreter by the path it was started with, too
+            for parent in reversed(seen.parents[:-1]):
+                if parent not in made and not any(parent.is_relative_to(s) for s in SYSTEM_DIRS):
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(parent)
+            args += ["--ro-bind", str(real), str(seen)]
+            for hidden in answer_keys_within(real):
+                args += ["--tmpfs", str(seen / hidden.relative_to(real))]
         if self.device.startswith("cuda"):
             for node in sorted(glob.glob("/dev/nvidia*")):
                 args += ["--dev-bind", node, node]
