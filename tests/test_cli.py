@@ -1,21 +1,38 @@
-"""The `autograder` console command, end to end in a child process."""
+"""The `autograder` console command: in this process (what it prints, its exit code), and once end to end in a
+child process (``python -m autograder.cli``)."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from types import SimpleNamespace
 
+from autograder.cli import main
 from tests.conftest import ROOT
 
 
-def autograder(*args, env=None):
+def autograder(*args):
+    """The command's exit code and what it printed, run in this process (a child process costs seconds of
+    imports: that path is tested once, by ``child``)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as stop:  # argparse's errors
+            code = stop.code if isinstance(stop.code, int) else 1
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def child(*args):
     return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
 def test_answer_key_prints_values_computed_two_ways():
-    result = autograder("answer-key", "cpsc663-ex2")
+    result = child("answer-key", "cpsc663-ex2")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "delta3 = [ 0.74693192, -0.33064048]" in out

@@ -229,6 +229,7 @@ def check_without_answer_key(*args, cwd=ROOT):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # over 10 s: the full tier (tox -e full); the fast tier checks a broken one
 def test_check_with_the_kit_passes_the_answer_key_and_says_what_remains(kits):
     run = check_without_answer_key(ROOT / "submissions/cpsc663-ex2/answer-key", "--kit", kits)
     assert run.returncode == 0, run.stdout + run.stderr
