@@ -12,6 +12,7 @@ import html
 import io
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from argparse import Namespace
@@ -252,3 +253,64 @@ def test_grade_writes_the_page_with_html_and_beside_each_results_file(tmp_path, 
 
 def test_the_made_up_page_renders_in_chromium(tmp_path):
     assert_rendered_with_its_figures(render_feedback_html(made_up()), tmp_path, "made-up")
+
+
+def made_up_class() -> list[SubmissionResult]:
+    """Five submissions: three graded at different scores, one not gradable in part, one not graded at all."""
+    def result(name, points, seconds, error=None):
+        checks = [CheckResult("5.4/AE/code_size", "AE encodes to a 2-D code", "5.4", 2, points[0], points[0] == 2,
+                              "AE.encoder maps an image to a code of shape 3; the handout asks for a 2-D code"
+                              if points[0] < 2 else "AE.encoder gives a 2-D code"),
+                  CheckResult("5.4/AE/brief_training", "AE learns", "5.4", 4, points[1], points[1] == 4,
+                              "reaches 0.09, the bar is 0.05" if points[1] < 4 else "reaches 0.045"),
+                  CheckResult("4.2/CNN/brief_training", "CNN learns", "4.2", 5, 0, False,
+                              "not gradable here: needs mnist", status="not gradable")]
+        return SubmissionResult(name, "cpsc663-ex2", [] if error else checks, error=error, seconds=seconds)
+    return [result("ann", (2, 4), 31.0), result("bob", (0, 4), 12.0), result("cy<script>", (0, 0), 55.0),
+            result("dee", (2, 0), 8.0), result("eve.zip", (0, 0), 1.0, error="eve.zip is not a readable zip archive")]
+
+
+def test_the_class_page_shows_scores_rates_what_was_not_graded_and_links_every_submission(tmp_path):
+    from autograder.report.class_page import check_rates, render_class_page
+
+    results = made_up_class()
+    rates = check_rates([r for r in results if not r.error])
+    assert [(r["check"], r["passed"], r["failed"], r["not gradable"]) for r in rates] == [
+        ("5.4/AE/brief_training", 2, 2, 0), ("5.4/AE/code_size", 2, 2, 0), ("4.2/CNN/brief_training", 0, 0, 4)]
+    assert rates[0]["message"] == "reaches 0.09, the bar is 0.05"
+    page = render_class_page(results, pages={"ann.html", "bob.html", "cy<script>.html", "dee.html"})
+    assert_self_contained_but_linking(page)
+    assert "5 submission(s), 4 graded, 1 could not be graded" in page
+    assert "4.2/CNN/brief_training (4 submission(s)): not gradable here: needs mnist" in page
+    assert "href='cy%3Cscript%3E.html'" in page and "cy&lt;script&gt;" in page and "<script>" not in page
+    assert "eve.zip is not a readable zip archive" in page and "href='eve.zip.html'" not in page
+    assert "Not compared in this run" in page
+    assert_figures_have_content(page, 1)
+    inked = screenshot(page, tmp_path, "class", height=3000)
+    assert inked[:600].any() and inked.mean() > 0.01
+
+
+def assert_self_contained_but_linking(page: str) -> None:
+    """No script, nothing fetched: images inline, links only to the pages beside it."""
+    assert "<script" not in page.lower()
+    for tag, attrs in _Page(page).tags:
+        assert not any(k.startswith("on") for k in attrs), tag
+        if tag == "a":
+            assert "/" not in attrs["href"] and ":" not in attrs["href"], attrs["href"]
+        elif attrs.get("src") is not None:
+            assert attrs["src"].startswith("data:image/png;base64,")
+
+
+def test_a_graded_class_gets_its_page_beside_the_results(tmp_path, capsys):
+    from autograder.cli import main
+
+    batch = tmp_path / "batch"
+    for name in ("ann", "bob"):
+        shutil.copytree(EXAMPLES / "cpsc663-ex2" / "sequential-style", batch / name)
+    out = tmp_path / "out"
+    assert main(["grade", str(batch), "--out", str(out), "-k", "5.4/AE/constructs", "--jobs", "1"]) == 0
+    assert f"the class at a glance: {out / 'index.html'}" in capsys.readouterr().out
+    page = (out / "index.html").read_text()
+    assert "href='ann.html'" in page and "href='bob.html'" in page
+    assert "No pair of the 2 submissions was flagged" in page or "pair(s) flagged" in page
+    assert "Partial run." in page

@@ -274,8 +274,8 @@ def test_a_graded_batch_gets_a_similarity_section_and_a_failure_there_leaves_the
     from autograder.grading import batch as grading_batch
     from autograder.similarity import batch as similarity_batch
 
-    section = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
-    assert "renamed-copy ~ sequential-style: code" in section
+    section, report = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
+    assert "renamed-copy ~ sequential-style: code" in section and report.flagged
     assert f"similarity report: {tmp_path / 'similarity.html'}" in section
     assert "renamed-copy" in (tmp_path / "similarity.html").read_text()
 
@@ -283,8 +283,9 @@ def test_a_graded_batch_gets_a_similarity_section_and_a_failure_there_leaves_the
         raise RuntimeError("copydetect fell over")
 
     monkeypatch.setattr(similarity_batch, "compare_batch", broken)
-    section = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
+    section, report = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)
     assert section == "similarity: not compared (RuntimeError: copydetect fell over); the grades stand"
+    assert report is None
 
 
 def test_weight_files_are_read_within_a_submissions_and_a_batchs_budget(tmp_path, monkeypatch):

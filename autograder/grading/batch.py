@@ -187,9 +187,22 @@ def grade_paths(args) -> int:
     write_reports(results, args, out=out, everything=ResultStore(out).all_results())
     now = [r for path, r in zip(submissions, results, strict=True) if path not in kept]
     print(render_summary(now, len(kept), time.monotonic() - started, jobs), file=sys.stderr)
+    report = None
     if not getattr(args, "no_similarity", False):
-        print(similarity_section(submissions, out, args.assignment))
+        text, report = similarity_section(submissions, out, args.assignment)
+        print(text)
+    print(class_page(ResultStore(out).all_results(), out, report))
     return 0
+
+
+def class_page(results: list, out: Path, similarity) -> str:
+    """``index.html``: the class at a glance, what an instructor opens first; a failure costs only the page."""
+    from ..report.class_page import write_class_page
+
+    try:
+        return f"the class at a glance: {write_class_page(results, out, similarity)}"
+    except Exception as error:  # noqa: BLE001 - the grades and every other report are written
+        return f"autograder: the class page could not be written ({type(error).__name__}); the grades stand"
 
 
 def render_profile(result) -> str:
@@ -206,9 +219,10 @@ def render_profile(result) -> str:
     return "\n".join(lines)
 
 
-def similarity_section(submissions: list[Path], out: Path, assignment_id: str | None) -> str:
+def similarity_section(submissions: list[Path], out: Path, assignment_id: str | None) -> tuple[str, object]:
     """The batch report's similarity section: the pairs flagged (``similarity.html`` in ``out`` shows them side
-    by side). It flags, never changes a grade; should it fail, the grades stand and the section says why."""
+    by side), and the report (None where it failed). It flags, never changes a grade; should it fail, the grades
+    stand and the section says why."""
     from ..similarity.batch import compare_batch
     from ..similarity.html import render_html
     from ..similarity.terminal import render_terminal
@@ -217,8 +231,8 @@ def similarity_section(submissions: list[Path], out: Path, assignment_id: str | 
         report = compare_batch(submissions, assignment_id)
         (out / "similarity.html").write_text(render_html(report), encoding="utf-8")
     except Exception as error:  # noqa: BLE001 - the grades are written; this section is extra
-        return f"similarity: not compared ({type(error).__name__}: {str(error)[:200]}); the grades stand"
-    return f"{render_terminal(report)}\nsimilarity report: {out / 'similarity.html'}"
+        return f"similarity: not compared ({type(error).__name__}: {str(error)[:200]}); the grades stand", None
+    return f"{render_terminal(report)}\nsimilarity report: {out / 'similarity.html'}", report
 
 
 def write_reports(results: list, args, out: Path | None = None, everything: list | None = None) -> None:

@@ -60,7 +60,10 @@ def _grades(results) -> dict:
 def _measure(paths: list[Path], data_dir, jobs: int) -> dict:
     wall, cpu = time.monotonic(), _cpu()
     results = grade_many(paths, jobs=jobs, device="cpu", data_dir=data_dir)
-    wall, cpu = time.monotonic() - wall, _cpu() - cpu
+    # the grader's own CPU and its children's, and the workers' as their profiles counted it (a worker forked
+    # from a warm template is no child of ours: getrusage does not see it)
+    workers = sum(entry.get("worker_cpu", 0.0) for r in results for entry in r.profile.values())
+    wall, cpu = time.monotonic() - wall, _cpu() - cpu + workers
     return {"wall": round(wall, 1), "cpu": round(cpu, 1), "per_submission": round(wall / len(paths), 2),
             "grades": _grades(results),
             "workers": sorted({json.dumps(r.worker, sort_keys=True) for r in results})}
