@@ -36,6 +36,9 @@ def score_histogram(results: list[SubmissionResult]) -> str:
     axis.set_xlabel("score (% of the points graded here)")
     axis.set_ylabel("submissions")
     axis.set_xlim(0, 100)
+    from matplotlib.ticker import MaxNLocator
+
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     return (f"<figure><img alt='histogram of the scores' src='{data_uri(_png(figure))}'>"
             f"<figcaption>{len(shares)} graded: median {statistics.median(shares):.0f}%, mean "
             f"{statistics.fmean(shares):.0f}%</figcaption></figure>")
@@ -66,7 +69,8 @@ def _rates_table(rows: list[dict]) -> str:
         share = row["passed"] / graded if graded else 1.0
         bar = f"<span class='bar ok' style='width:{share * 5:.2f}rem'></span><span class='bar' " \
               f"style='width:{(1 - share) * 5:.2f}rem'></span>" if graded else ""
-        body.append(f"<tr><td class='rate'>{bar} {row['passed']}/{graded}</td><td>{_e(row['check'])}<br>"
+        rate = f"{bar} {row['passed']}/{graded}" if graded else "– not gradable"
+        body.append(f"<tr><td class='rate'>{rate}</td><td>{_e(row['check'])}<br>"
                     f"<span class='message'>{_e(row['title'])}</span></td><td class='message'>"
                     f"{_e(row['message'])}</td></tr>")
     return ("<table><tr><th>passed</th><th>check</th><th>a failing message (the most common)</th></tr>"
