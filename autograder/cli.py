@@ -184,7 +184,8 @@ def cmd_check(args) -> int:
         if not result.error:
             assignment = load_assignment(args.assignment or result.assignment)
             print(render_check_summary(result, instructor_points(assignment, result.manual_points)), end="")
-    return 0 if not result.error else 1
+    # a student's CI or pre-commit hook stops on a failed check (one this machine could not grade is no failure)
+    return 1 if result.error or result.failed() else 0
 
 
 def cmd_export(args) -> int:

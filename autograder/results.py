@@ -113,5 +113,5 @@ def submission_name(path) -> str:
 
     from .common.protocol import safe_text
 
-    return safe_text(Path(path).name)
+    return safe_text(Path(path).name or Path(path).resolve().name)  # ".": the folder's own name
 

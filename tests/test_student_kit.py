@@ -211,6 +211,16 @@ def test_summary_never_says_all_passed_while_points_remain():
     assert "all" not in line
 
 
+def test_one_point_is_a_point_and_the_folder_checked_from_inside_has_its_name(tmp_path, monkeypatch):
+    from autograder.results import submission_name
+
+    result = SubmissionResult("alice", "cpsc663-ex2", checks=[CheckResult("a", "A", "1", 1.0, 1.0, True, "")])
+    assert render_check_summary(result, [("written answers", 1.0)]) == (
+        "1 of 1 point checked here passed; 1 point is graded by the instructor (1 for written answers).\n")
+    monkeypatch.chdir(tmp_path)
+    assert submission_name(".") == tmp_path.name  # `autograder check` run in the folder names it
+
+
 def test_toml_text_reads_back_the_same():
     data = {"id": "x", "files": {"a b.py": {"checks": {"present": 1}}}, "models": {"M": {"kwargs": {},
             "checks": {"c": {"points": 0.5, "predict": {"arg": 0, "parts": {"encoder": "enc"}}},
@@ -248,7 +258,7 @@ def test_check_finds_the_kit_beside_the_folder_and_names_the_failed_check(kits, 
     shutil.copytree(kits, tmp_path / "kit")
     shutil.copytree(ROOT / "submissions/cpsc663-ex2/broken-no-sigmoid", tmp_path / "broken-no-sigmoid")
     run = check_without_answer_key("broken-no-sigmoid", cwd=tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode == 1, run.stdout + run.stderr  # a failed check: a student's CI stops
     kit = parse_assignment(tmp_path / "kit/cpsc663-ex2/assignment.toml")
     title = next(case.title for case in plan_checks(kit) if case.check_id == check_id)
     failed = [line for line in run.stdout.splitlines() if line.lstrip().startswith("✗")]

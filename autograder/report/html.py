@@ -131,8 +131,8 @@ def render_feedback_html(result: SubmissionResult, *, visible_only: bool = False
     else:
         checks = [c for c in result.checks if _shown(c, visible_only)]
         notes = "".join(f"<li>{_e(n)}</li>" for n in result.notes)
-        manual = "".join(f"<li>{_e(p['problem'])} {_e(p.get('title', ''))} ({_points(p['points'])} points)</li>"
-                         for p in result.manual)
+        manual = "".join(f"<li>{_e(p['problem'])} {_e(p.get('title', ''))} ({_points(p['points'])} "
+                         f"point{'' if p['points'] == 1 else 's'})</li>" for p in result.manual)
         body = "".join([
             head, _summary(result, checks), _to_fix([c for c in checks if not c.passed and c.gradable]),
             f"<div class='box notes'><strong>Notes</strong><ul>{notes}</ul></div>" if notes else "",

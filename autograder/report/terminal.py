@@ -12,6 +12,11 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+def _counted(value: float) -> str:
+    """"1 point", "2 points", "0.5 points"."""
+    return f"{_points(value)} point{'' if value == 1 else 's'}"
+
+
 def render_submission(result: SubmissionResult, *, width: int = 100) -> str:
     return _safe(_render_submission(result, width=width))
 
@@ -36,11 +41,11 @@ def _render_submission(result: SubmissionResult, *, width: int = 100) -> str:
             lines.extend(textwrap.wrap(check.feedback, width=width, initial_indent=" " * 12,
                                        subsequent_indent=" " * 12))
     if result.not_gradable_points:
-        lines += ["", f"  Not gradable here: {_points(result.not_gradable_points)} points (marked –), left out of "
+        lines += ["", f"  Not gradable here: {_counted(result.not_gradable_points)} (marked –), left out of "
                       "the total; each says what it needs (data this machine lacks, thresholds not calibrated yet)."]
     if result.manual:
         parts = ", ".join(f"{p['problem']} ({_points(p['points'])})" for p in result.manual)
-        lines += ["", f"  Graded by hand: {_points(result.manual_points)} points, not in this total: {parts}."]
+        lines += ["", f"  Graded by hand: {_counted(result.manual_points)}, not in this total: {parts}."]
     if result.notes:
         lines += ["", "  Notes:"]
         for note in result.notes:
@@ -78,7 +83,7 @@ def render_examples(rows) -> str:
     for current, name, result, problems in rows:
         if current is not family:
             family = current
-            lines += ["", f"{family.folder.name} ({family.assignment}, {_points(family.max_score)} points)"]
+            lines += ["", f"{family.folder.name} ({family.assignment}, {_counted(family.max_score)})"]
         score = f"{_points(result.score)}/{_points(result.max_score)}" if not result.error else "-"
         if result.not_gradable_points:
             score += f" (+{_points(result.not_gradable_points)} not gradable here)"
@@ -92,13 +97,13 @@ def render_examples(rows) -> str:
 def render_check_summary(result: SubmissionResult, instructor: list[tuple[str, float]]) -> str:
     """The last line of a student's ``autograder check``: the points checked here that passed, and the points
     the instructor's grading adds (``instructor``: kind, points). Never "all passed" while any remain."""
-    line = f"{_points(result.score)} of {_points(result.max_score)} points checked here passed"
+    line = f"{_points(result.score)} of {_counted(result.max_score)} checked here passed"
     if result.not_gradable_points:
         line += f" ({_points(result.not_gradable_points)} more could not be checked on this machine)"
     remaining = sum(points for _, points in instructor)
     if remaining:
         kinds = ", ".join(f"{_points(points)} for {kind}" for kind, points in instructor)
-        line += f"; {_points(remaining)} points are graded by the instructor ({kinds})"
+        line += f"; {_counted(remaining)} {'is' if remaining == 1 else 'are'} graded by the instructor ({kinds})"
     else:
         line += "; the instructor's grading adds no other points"
     return line + ".\n"
