@@ -182,7 +182,9 @@ def test_first_convolution_filters():
 
 def test_output_shapes_accepts_any_allowed_input_and_can_require_one():
     shapes = {"accepted": {(784,): [2, 784], (1, 28, 28): "RuntimeError: mat1 and mat2"}, "returns_tuple": False}
-    assert behaviour.check_output_shapes(shapes, Expected("AE")).passed
+    passed = behaviour.check_output_shapes(shapes, Expected("AE"))
+    assert passed.passed and "RuntimeError" not in passed.feedback  # a passing message shows no error
+    assert "it does not take (N, 1, 28, 28), which the handout allows too (either is fine)" in passed.feedback
     verdict = behaviour.check_output_shapes(shapes, Expected("PCA_AE", {"require": [[1, 28, 28]]}))
     assert not verdict.passed and "the inputs the handout requires" in verdict.feedback
     verdict = behaviour.check_output_shapes({"accepted": {(784,): [2, 10]}, "returns_tuple": False}, Expected("AE"))

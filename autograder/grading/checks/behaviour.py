@@ -41,7 +41,13 @@ def check_output_shapes(shapes: dict, expected: Expected) -> Verdict:
     width = expected.get("outputs") or math.prod(first)
     tuple_note = (f" ({expected.name}.forward returns a tuple: its element with {width} "
                   "values per example was taken as the output)") if shapes["returns_tuple"] else ""
-    return Verdict(True, f"{expected.name} takes {' and '.join(map(_shown, good))}: {'; '.join(results)}{tuple_note}")
+    taken = "; ".join(f"{_shown(shape)} -> {tuple(shapes['accepted'][shape])}" for shape in shapes["accepted"]
+                      if tuple(shape) in good)
+    others = [_shown(shape) for shape in shapes["accepted"] if tuple(shape) not in good]
+    # a shape it does not take is no fault where the handout allows either: named, without the error it raised
+    others_note = f"; it does not take {' or '.join(others)}, which the handout allows too (either is fine)" \
+        if others else ""
+    return Verdict(True, f"{expected.name} takes {' and '.join(map(_shown, good))}: {taken}{others_note}{tuple_note}")
 
 
 def _unpacking(entry: dict) -> str:
