@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import zipfile
@@ -189,6 +190,9 @@ def open_submission(path: Path, scratch: Path) -> Submission:
     path = Path(path)
     notes: list[str] = []
     if not path.exists():
+        if path.is_symlink():  # e.g. the examples' answer-key, copied with `cp -r` away from what it points to
+            raise SubmissionError(f"{path.name} is a symbolic link to {os.readlink(path)}, which does not exist "
+                                  "from here; copy with `cp -rL` to copy what links point to")
         raise SubmissionError(f"{path} does not exist")
     if path.is_dir():
         _copy_folder(path, scratch, notes)

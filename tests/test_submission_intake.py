@@ -154,3 +154,17 @@ def test_a_misnamed_file_is_graded_under_its_name_but_an_accepted_alternative_is
     assert submission.renamed == {"prob5_AE.py": "hw/PROB5_AE.py", "mnist_ae.pt": "mnist_ae.pth"}
     assert submission.root.joinpath("prob5_AE.py").read_text() == "x = 1\n"
     assert not submission.has("mnist-cae-skip.pt") and not submission.has("prob6_CAE.py")
+
+
+def test_a_link_copied_away_from_what_it_points_to_is_said_and_kept_in_the_batch(tmp_path, scratch):
+    """``cp -r submissions/cpsc663-ex2 elsewhere`` keeps ``answer-key`` as a link to ../../reference/...: the
+    batch still lists it, and grading it says what it is and how to copy it."""
+    from autograder.grading.batch import expand
+
+    folder = tmp_path / "copied"
+    (folder / "someone").mkdir(parents=True)
+    (folder / "answer-key").symlink_to("../../reference/cpsc663_ex2/solution")
+    assert [p.name for p in expand([str(folder)])] == ["answer-key", "someone"]
+    with pytest.raises(SubmissionError, match=r"answer-key is a symbolic link to \.\./\.\./reference/cpsc663_ex2/"
+                                              r"solution, which does not exist from here; copy with `cp -rL`"):
+        open_submission(folder / "answer-key", scratch)

@@ -42,7 +42,7 @@ def expand(paths: list[str]) -> list[Path]:
         path = Path(text)
         if path.is_dir() and not looks_like_one_submission(path):
             found.extend(sorted(c for c in path.iterdir() if not c.name.startswith(".") and c.name not in CLUTTER
-                                and (c.is_dir() or c.suffix.lower() == ".zip")))
+                                and (c.is_dir() or c.suffix.lower() == ".zip" or c.is_symlink())))
         else:
             found.append(path)
     return found
