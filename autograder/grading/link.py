@@ -3,7 +3,7 @@
 A call that fails because of the student's code (an exception, a crash, a
 timeout, something missing) becomes ``CheckFailed`` with a message naming what
 was running; the grader's own faults stay errors. A call the machine was too
-busy to let finish (``WorkerFailure`` "busy") is tried once more, then is
+busy to let finish (``MachineBusy``) is tried once more, then is
 ``NotGradable``: never the student's fault. A worker that died is started
 again for the next call, a few times at most. The submission's budget counts
 the CPU time of its calls; its wall clock is only a safety net.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 
-from ..host.client import CEILING_FACTOR, Worker, WorkerFailure
+from ..host.client import CEILING_FACTOR, MachineBusy, Worker, WorkerFailure, WorkerTimedOut
 from . import limits
-from .outcomes import CheckFailed, NotGradable, student_traceback
+from .outcomes import CheckFailed, CheckTimedOut, NotGradable, student_traceback
 
 PROFILED_BY_WHAT = ("load_notebook", "train_predict", "call", "import")  # calls profiled one by one
 START_OUTPUT = 4000  # characters of a worker's output kept for the staff when it could not start
@@ -68,7 +68,7 @@ class WorkerLink:
         try:
             self.worker.start()
         except WorkerFailure as failure:
-            if failure.kind == "busy":
+            if isinstance(failure, MachineBusy):
                 self.busy.append(failure.message)
                 raise NotGradable(f"not graded: starting the worker: {failure.message}") from None
             # a worker starts (imports the grader's code and torch) before it runs any of the student's: a start
@@ -107,7 +107,9 @@ class WorkerLink:
             except WorkerFailure as failure:
                 self.cpu_seconds += max(0.0, self.worker.used_cpu - before)
                 self._profiled(label, time.monotonic() - started, max(0.0, self.worker.used_cpu - before))
-                if failure.kind != "busy":
+                if isinstance(failure, WorkerTimedOut):
+                    raise CheckTimedOut(failure.message) from None
+                if not isinstance(failure, MachineBusy):
                     raise CheckFailed(failure.message) from None
                 self.busy.append(failure.message)
                 if attempt == 2:

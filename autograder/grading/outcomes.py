@@ -7,6 +7,10 @@ class CheckFailed(Exception):
     """The check cannot pass; the message is for the student."""
 
 
+class CheckTimedOut(CheckFailed):
+    """The student's code computed past its limit: later checks of the same code are not run again."""
+
+
 class NotGradable(Exception):
     """The check needs something this machine lacks (a data set); the message names it and how to provide it.
     Neither the student's fault nor a pass: reported apart, worth no points either way."""

@@ -5,7 +5,7 @@ starts (``process_usage``), ``seconds`` times the worker's threads. A
 wall-clock ceiling several times larger stays as a safety net against code
 that sleeps or blocks. A call that reaches the ceiling within its CPU limit
 was either starved (its threads waited on the run queue: the machine was too
-busy, a ``WorkerFailure`` of kind "busy", never the student's fault) or
+busy (``MachineBusy``, never the student's fault) or
 waiting for nothing (sleeping, blocked: the student's). A worker that does not
 answer in time is killed with its whole process group; one that dies is
 described by its exit code or signal. Either way the caller gets a
@@ -42,11 +42,41 @@ OUTPUT_KEEP = 64 * 1024  # bytes of the student's stdout/stderr kept (the tail)
 
 
 class WorkerFailure(RuntimeError):
-    """The worker did not answer: it timed out, crashed, or spoke nonsense."""
+    """The worker did not answer; one subclass per way, as nbclient types a kernel's ways of dying."""
 
-    def __init__(self, kind: str, message: str):
+    kind = "failed"
+
+    def __init__(self, message: str):
         super().__init__(message)
-        self.kind, self.message = kind, message
+        self.message = message
+
+
+class WorkerTimedOut(WorkerFailure):
+    """It computed past its limit (CPU time), or past the wall-clock safety net while waiting or sleeping."""
+
+    kind = "timeout"
+
+
+class MachineBusy(WorkerFailure):
+    """It reached the wall-clock safety net with its CPU time within the limit, starved by other work: never the
+    student's fault."""
+
+    kind = "busy"
+
+
+class WorkerCrashed(WorkerFailure):
+    """It exited (or was killed by a signal) while a call was running or before it was sent."""
+
+    kind = "crashed"
+
+
+class WorkerSpokeNonsense(WorkerFailure):
+    """Its reply broke the protocol."""
+
+    kind = "protocol"
+
+
+FAILURES = {cls.kind: cls for cls in (WorkerTimedOut, MachineBusy, WorkerCrashed, WorkerSpokeNonsense)}
 
 
 @dataclass(frozen=True)
@@ -286,7 +316,7 @@ class Worker:
                 self.used_cpu += used.cpu if used else 0.0
                 self.kill()
                 kind, why = stop
-                raise WorkerFailure(kind, f"{what} {why}")
+                raise FAILURES[kind](f"{what} {why}")
 
     def _receive(self, what: str, timeout: float | CallLimit) -> tuple[dict, dict[str, np.ndarray]]:
         limit = timeout if isinstance(timeout, CallLimit) else CallLimit(timeout, self.settings.threads)
@@ -297,14 +327,14 @@ class Worker:
         except protocol.ChannelTimeout:
             self.kill()
             message = f"{what} did not finish within {limit.ceiling:.0f} s; the grader stopped it"
-            raise WorkerFailure("timeout", message) from None
+            raise WorkerTimedOut(message) from None
         except protocol.ChannelClosed:
             returncode = self._wait_for_exit()
             self.kill()
-            raise WorkerFailure("crashed", f"{describe_exit(returncode)} while {what}") from None
+            raise WorkerCrashed(f"{describe_exit(returncode)} while {what}") from None
         except protocol.ProtocolError as error:
             self.kill()
-            raise WorkerFailure("protocol", f"the worker sent a malformed reply while {what} ({error})") from None
+            raise WorkerSpokeNonsense(f"the worker sent a malformed reply while {what} ({error})") from None
 
     def _wait_for_exit(self) -> int | None:
         try:
@@ -322,5 +352,5 @@ class Worker:
         except (BrokenPipeError, OSError):
             returncode = self._wait_for_exit()
             self.kill()
-            raise WorkerFailure("crashed", f"{describe_exit(returncode)} before {what}") from None
+            raise WorkerCrashed(f"{describe_exit(returncode)} before {what}") from None
         return self._receive(what, CallLimit(max(1.0, timeout), self.settings.threads))

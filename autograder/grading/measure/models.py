@@ -16,7 +16,7 @@ from ...common.probes import effective_rank, probe_count
 from ...common.signatures import describe_change
 from ...common.training import preferred_output
 from ..locate import Subject, reference
-from ..outcomes import CheckFailed
+from ..outcomes import CheckFailed, CheckTimedOut
 
 
 @dataclass
@@ -63,7 +63,7 @@ def _probe(ctx, subject: Subject) -> Probe:
             header, out = ctx.link.call("forward", f"running {spec.name}.forward", arrays={"in0": x}, model=ref)
         except CheckFailed as failure:
             result.accepted_shapes[tuple(shape)] = str(failure)
-            if "did not finish within" in str(failure):
+            if isinstance(failure, CheckTimedOut):
                 result.hung = f"{spec.name}.forward did not return within the time limit"
                 break
             continue
