@@ -184,14 +184,15 @@ def grade_paths(args) -> int:
     started, kept = time.monotonic(), []
     results = grade_many(submissions, jobs=jobs, out=out, force=args.force, progress=True, executor=args.executor,
                          address=args.address, kept=kept, **options)
-    write_reports(results, args, out=out, everything=ResultStore(out).all_results())
+    everything = ResultStore(out).all_results()  # this run's and earlier runs' (read once)
+    write_reports(results, args, out=out, everything=everything)
     now = [r for path, r in zip(submissions, results, strict=True) if path not in kept]
     print(render_summary(now, len(kept), time.monotonic() - started, jobs), file=sys.stderr)
     report = None
     if not getattr(args, "no_similarity", False):
         text, report = similarity_section(submissions, out, args.assignment)
         print(text)
-    print(class_page(ResultStore(out).all_results(), out, report))
+    print(class_page(everything, out, report))
     return 0
 
 

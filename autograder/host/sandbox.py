@@ -279,21 +279,15 @@ class Launcher:
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
         args += ["--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue"]  # POSIX queues listed, for the IPC cleanup
         made: set[Path] = set()
-        for path in [*python_paths(), Path(autograder.__file__).resolve().parent, *self.readable]:
-            for parent in reversed(path.parents[:-1]):  # searchable by the unprivileged uid (e.g. /root)
-                if parent not in made and not any(parent.is_relative_to(s) for s in SYSTEM_DIRS):
-                    args += ["--perms", "0755", "--dir", str(parent)]
-                    made.add(parent)
-            args += ["--ro-bind", str(path), str(path)]
-            for hidden in answer_keys_within(path):  # a regular install puts the answer key in site-packages
-                args += ["--tmpfs", str(hidden)]
-        for real, seen in symlinked_paths():  # the interpreter by the path it was started with, too
-            for parent in reversed(seen.parents[:-1]):
+        bound = [(path, path) for path in [*python_paths(), Path(autograder.__file__).resolve().parent,
+                                           *self.readable]]
+        for real, seen in [*bound, *symlinked_paths()]:  # the interpreter by the path it was started with, too
+            for parent in reversed(seen.parents[:-1]):  # searchable by the unprivileged uid (e.g. /root)
                 if parent not in made and not any(parent.is_relative_to(s) for s in SYSTEM_DIRS):
                     args += ["--perms", "0755", "--dir", str(parent)]
                     made.add(parent)
             args += ["--ro-bind", str(real), str(seen)]
-            for hidden in answer_keys_within(real):
+            for hidden in answer_keys_within(real):  # a regular install puts the answer key in site-packages
                 args += ["--tmpfs", str(seen / hidden.relative_to(real))]
         if self.device.startswith("cuda"):
             for node in sorted(glob.glob("/dev/nvidia*")):

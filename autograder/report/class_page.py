@@ -123,9 +123,8 @@ def render_class_page(results: list[SubmissionResult], similarity=None, pages: s
     batch's ``SimilarityReport`` or None."""
     assignments = ", ".join(sorted({r.assignment for r in results if r.assignment})) or "unknown assignment"
     graded = [r for r in results if not r.error]
-    partial = sorted({r.selection for r in results if r.selection})
-    banner = "".join(f"<div class='box error'><strong>Partial run.</strong> {_e(s)}: only these checks were "
-                     "graded; the scores are not the submissions'.</div>" for s in partial)
+    banner = "".join(f"<div class='box error'><strong>Partial run.</strong> {_e(note)}</div>"
+                     for note in dict.fromkeys(r.partial_note for r in results if r.selection))
     body = "".join([
         f"<h1>Class: {_e(assignments)}</h1>",
         f"<p class='summary'>{len(results)} submission(s), {len(graded)} graded, {len(results) - len(graded)} "

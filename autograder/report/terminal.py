@@ -70,9 +70,7 @@ def _render_table(results: list[SubmissionResult]) -> str:
             failed = failed if len(failed) <= 40 else f"{len(names)} checks"
             score = f"{_points(r.score)}/{_points(r.max_score)}"
         lines.append(f"{r.submission:<{name_width}}  {score:>11}  {failed:<40}  {r.seconds:5.1f} s")
-    selections = sorted({r.selection for r in results if r.selection})
-    lines += [f"partial run ({s}): only the selected checks were graded; these scores are not the submissions'"
-              for s in selections]
+    lines += list(dict.fromkeys(r.partial_note for r in results if r.selection))  # each selection once
     return "\n".join(lines) + "\n"
 
 
