@@ -149,19 +149,27 @@ def _grade_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_grade(args) -> int:
-    from .grading.batch import grade_paths
+    from .batch.command import grade_paths
+    from .batch.options import BatchOptions, GradingOptions, ReportOptions
 
-    return grade_paths(args)
+    return grade_paths(BatchOptions(
+        paths=tuple(args.paths), jobs=args.jobs, force=args.force, executor=args.executor, address=args.address,
+        grading=GradingOptions(assignment=args.assignment, data_dir=args.data_dir, device=args.device,
+                               keyword=args.keyword),
+        reports=ReportOptions(out=args.out, junit=args.junit, results=args.results, html=args.html,
+                              profile=args.profile, canvas=args.canvas, similarity=not args.no_similarity)))
 
 
 def cmd_examples(args) -> int:
-    from .grading.batch import grade_examples
+    from .batch.command import grade_examples
+    from .batch.options import ExamplesOptions
 
-    return grade_examples(args)
+    return grade_examples(ExamplesOptions(root=args.root, families=tuple(args.family or ()), data_dir=args.data_dir,
+                                          device=args.device, jobs=args.jobs, out=args.out, junit=args.junit))
 
 
 def cmd_check(args) -> int:
-    from .grading.batch import announcing, warn_missing_protection
+    from .batch.command import announcing, warn_missing_protection
     from .grading.registry import load_assignment
     from .grading.runner import grade
     from .report.terminal import render_check_summary, render_submission
@@ -191,8 +199,8 @@ def cmd_check(args) -> int:
 def cmd_export(args) -> int:
     from pathlib import Path
 
+    from .batch.find import expand
     from .export import export_submission
-    from .grading.batch import expand
     from .grading.registry import load_assignment
     from .grading.session import recognise_assignment
     from .submission import SubmissionError, open_submission
@@ -237,7 +245,7 @@ def cmd_gradescope(args) -> int:
 def cmd_similarity(args) -> int:
     from pathlib import Path
 
-    from .grading.batch import expand
+    from .batch.find import expand
     from .similarity.batch import compare_batch
     from .similarity.html import render_html
     from .similarity.terminal import render_terminal

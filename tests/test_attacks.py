@@ -8,7 +8,6 @@ any feedback.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import fnmatch
@@ -22,15 +21,19 @@ import time
 import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
+from html.parser import HTMLParser
 
 import pytest
 import torch
 
+from autograder.batch.options import ReportOptions
+from autograder.batch.reports import write_reports
+from autograder.batch.run import grade_many
 from autograder.grading import limits
-from autograder.grading.batch import grade_many, write_reports
 from autograder.host.sandbox import Launcher, bwrap_path
 from autograder.report.gradescope import gradescope_results
 from tests.conftest import ROOT
+from tests.test_similarity import _similarity_growth, _zeros_weight_file
 
 CORPUS = ROOT / "submissions" / "cpsc663-ex2-attacks"
 BASE = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
@@ -117,7 +120,16 @@ def latin1_source(batch, name, scratch):
     return batch / name
 
 
-BUILDERS = {f.__name__: f for f in (malicious_pickle, escaping_zip, zip_bomb, huge_source, latin1_source)}
+def weights_that_unpack_large(batch, name, scratch):
+    _ae_files(batch / name)
+    _zeros_weight_file(scratch / "zeros.pt", 8)
+    for index in range(200):
+        shutil.copy(scratch / "zeros.pt", batch / name / f"checkpoint{index:03}.pt")
+    return batch / name
+
+
+BUILDERS = {f.__name__: f for f in (malicious_pickle, escaping_zip, zip_bomb, huge_source, latin1_source,
+                                    weights_that_unpack_large)}
 
 
 # ---------------------------------------------------------------- the batch
@@ -149,8 +161,8 @@ def graded(tmp_path_factory):
         out = tmp_path_factory.mktemp("reports")
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            write_reports(results, argparse.Namespace(out=str(out), junit=str(out / "junit.xml"), results=None,
-                                                      canvas=True))
+            write_reports(results, ReportOptions(out=str(out), junit=str(out / "junit.xml"),
+                                                 canvas=True))
     by_name = {name: result for name, result in zip(paths, results, strict=True)}
     return {"results": by_name, "seconds": seconds, "scratch": scratch, "batch": batch, "out": out,
             "printed": printed.getvalue()}
@@ -259,6 +271,56 @@ def test_generated_attacks_left_no_trace_outside(graded):
     if "zip-with-escaping-paths" in graded["results"]:
         notes = " ".join(graded["results"]["zip-with-escaping-paths"].notes)
         assert "a '..' component" in notes and "an absolute path" in notes and "a symbolic link" in notes
+
+
+class _Markup(HTMLParser):
+    """The tags and attributes of a page: what a browser would make live."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+@pytest.mark.slow
+def test_the_written_answers_page_of_a_scripted_notebook_runs_nothing(graded, tmp_path):
+    """`autograder export` of the corpus' scripted notebook: its answers are on the page, none of its markup is
+    live (no script, frame or inline SVG, no event handler, no link or image source but a re-encoded PNG or
+    JPEG), and the page forbids scripts itself."""
+    from autograder.export import export_submission
+    from autograder.grading.registry import load_assignment
+
+    if "script-in-written-answers" not in graded["results"]:
+        pytest.skip("script-in-written-answers was not run")
+    exported = export_submission(graded["batch"] / "script-in-written-answers", load_assignment("cpsc663-ex2"),
+                                 tmp_path, pdf=False)
+    page = exported.html.read_text()
+    assert "The answer is below." in page and "written answers from written_answers.ipynb" in exported.note
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    markup = _Markup()
+    markup.feed(page)
+    tags = {tag for tag, _ in markup.tags}
+    assert not tags & {"script", "iframe", "svg", "object", "embed"}, tags
+    for tag, attributes in markup.tags:
+        assert not [a for a in attributes if a.startswith("on")], (tag, attributes)
+        for link in (attributes.get("src"), attributes.get("href")):
+            assert link is None or link.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")), link
+
+
+@pytest.mark.slow
+def test_similarity_reads_a_submission_of_weights_that_unpack_large_within_its_budget(graded):
+    """The similarity run that ends a batch, over the corpus' 1.6 GiB of deflated zeros and the control, in a
+    fresh interpreter: its memory rises by less than the 512 MiB budget of one submission and a slice, and each
+    file left unread is named once."""
+    if "weights-that-unpack-large" not in graded["results"]:
+        pytest.skip("weights-that-unpack-large was not run")
+    attack = graded["batch"] / "weights-that-unpack-large"
+    measured = _similarity_growth([attack, graded["batch"] / "control"])
+    assert measured["grew_mib"] < 1024, measured["grew_mib"]
+    unread = [note for note in measured["notes"] if "past the 512 MB of weight files read of one submission" in note]
+    assert len(unread) == len({note.split(": not read")[0] for note in unread}) > 100, measured["notes"][:3]
 
 
 @pytest.mark.slow

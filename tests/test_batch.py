@@ -10,7 +10,10 @@ import time
 
 import pytest
 
-from autograder.grading import batch, records, resources, runner
+from autograder.batch import records
+from autograder.batch import reports as batch_reports
+from autograder.batch import run as batch
+from autograder.grading import resources, runner
 from autograder.grading.examples import differences, families
 from autograder.host.client import Worker, WorkerSettings
 from autograder.host.sandbox import UidClaim
@@ -175,7 +178,7 @@ def test_concurrent_gradings_each_hold_their_own_slot_and_a_grader_crash_stays_w
 def test_the_summary_names_what_was_not_graded_and_the_slowest():
     results = [SubmissionResult("ann", "a", seconds=12.0), SubmissionResult("bob", "a", error="not a zip"),
                SubmissionResult("cy", "a", seconds=31.0)]
-    text = batch.render_summary(results, kept=4, seconds=30.0, jobs=2)
+    text = batch_reports.render_summary(results, kept=4, seconds=30.0, jobs=2)
     assert text.splitlines() == [
         "graded 2 submissions in 30 s, 2 at a time (10.0 s per submission); 4 kept from an earlier run "
         "(--force grades them again)",
@@ -196,7 +199,7 @@ def test_cli_jobs_must_be_a_positive_number():
 @pytest.mark.slow
 def test_a_batch_on_a_local_ray_gets_the_grades_of_a_local_batch(tmp_path):
     pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'autograder[ray]'")
-    from autograder.grading import ray_executor
+    from autograder.batch import ray_executor
 
     family = FAMILIES["cpsc663-ex2"]
     names = ["broken-syntax-error", "notebook-not-json"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.batch.run import grade_many
 from autograder.grading import resources
-from autograder.grading.batch import grade_many
 from autograder.grading.examples import differences, expected_failures, families
 from autograder.grading.runner import grade
 from autograder.results import CheckResult, SubmissionResult

@@ -15,15 +15,15 @@ import re
 import shutil
 import subprocess
 import tempfile
-from argparse import Namespace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from autograder.batch.options import ReportOptions
+from autograder.batch.reports import write_reports
 from autograder.export import chromium
-from autograder.grading.batch import write_reports
 from autograder.grading.runner import grade
 from autograder.report.gradescope import gradescope_results
 from autograder.report.html import render_feedback_html
@@ -241,11 +241,10 @@ def test_a_page_that_could_not_be_graded_says_why():
 
 def test_grade_writes_the_page_with_html_and_beside_each_results_file(tmp_path, capsys):
     result = made_up()
-    options = dict(results=None, junit=None, out=None)
-    write_reports([result], Namespace(**options, html=str(tmp_path / "feedback.html")))
+    write_reports([result], ReportOptions(html=str(tmp_path / "feedback.html")))
     assert_figures_have_content((tmp_path / "feedback.html").read_text(), len(KINDS))
     other = SubmissionResult("bob", "cpsc663-ex2", checks=result.checks[:1])
-    write_reports([result, other], Namespace(**options, html=None), out=tmp_path / "out")
+    write_reports([result, other], ReportOptions(), out=tmp_path / "out")
     assert (tmp_path / "out" / "alice <b>.html").is_file()
     assert "code of shape 3" in (tmp_path / "out" / "bob.html").read_text()
     capsys.readouterr()

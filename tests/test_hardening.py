@@ -407,7 +407,7 @@ def test_two_workers_at_once_never_share_a_uid_and_a_released_uid_is_taken_again
 
 @pytest.mark.skipif(not Path("/proc/keys").exists(), reason="this kernel has no keyrings")
 def test_a_key_one_submission_adds_is_not_in_the_next_ones_keyrings(tmp_path):
-    from autograder.grading.batch import grade_many
+    from autograder.batch.run import grade_many
 
     good = ROOT / "submissions" / "cpsc663-ex2" / "sequential-style"
     first, second = tmp_path / "a-adds-keys", tmp_path / "b-looks-for-them"
@@ -534,7 +534,7 @@ if _left:
 @pytest.mark.parametrize("bubblewrap", ["on", "off"])
 @pytest.mark.skipif(not Path("/proc/sysvipc/shm").exists(), reason="no System V IPC here")
 def test_ipc_objects_one_submission_makes_are_gone_for_the_next(bubblewrap, tmp_path, monkeypatch):
-    from autograder.grading.batch import grade_many
+    from autograder.batch.run import grade_many
 
     if bubblewrap == "on" and sandbox.bwrap_path() is None:
         pytest.skip("bubblewrap is not installed here")

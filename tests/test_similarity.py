@@ -271,7 +271,7 @@ def test_code_given_with_starter_never_counts_and_a_missing_one_is_said(batch, t
 
 
 def test_a_graded_batch_gets_a_similarity_section_and_a_failure_there_leaves_the_grades(batch, tmp_path, monkeypatch):
-    from autograder.grading import batch as grading_batch
+    from autograder.batch import reports as grading_batch
     from autograder.similarity import batch as similarity_batch
 
     section, report = grading_batch.similarity_section(sorted(batch.iterdir()), tmp_path, None)

@@ -159,7 +159,7 @@ def test_a_misnamed_file_is_graded_under_its_name_but_an_accepted_alternative_is
 def test_a_link_copied_away_from_what_it_points_to_is_said_and_kept_in_the_batch(tmp_path, scratch):
     """``cp -r submissions/cpsc663-ex2 elsewhere`` keeps ``answer-key`` as a link to ../../reference/...: the
     batch still lists it, and grading it says what it is and how to copy it."""
-    from autograder.grading.batch import expand
+    from autograder.batch.find import expand
 
     folder = tmp_path / "copied"
     (folder / "someone").mkdir(parents=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from autograder.grading.batch import WARM_ENV, grade_many  # noqa: E402
+from autograder.batch.run import WARM_ENV, grade_many  # noqa: E402
 from autograder.grading.examples import differences, families  # noqa: E402
 
 FAMILY = "cpsc663-ex2"

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from autograder.batch.run import grade_many  # noqa: E402
 from autograder.grading import resources  # noqa: E402
-from autograder.grading.batch import grade_many  # noqa: E402
 from autograder.grading.examples import families  # noqa: E402
 from tests.benchmarks.batch_throughput import make_class  # noqa: E402
 

@@ -15,8 +15,8 @@ import random
 
 import pytest
 
+from autograder.batch.run import grade_many
 from autograder.grading import resources
-from autograder.grading.batch import grade_many
 from autograder.grading.examples import differences
 from autograder.grading.registry import load_assignment
 from tests.conftest import SHARED_DATA

@@ -18,10 +18,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ..grading import resources
+from ..grading.runner import grade_safely, not_graded
 from ..results import SubmissionResult
 from ..submission import regular_files
-from . import resources
-from .runner import grade_safely, not_graded
 
 SLOTS = 64  # concurrent workers one node can tell apart (each its own unprivileged uid)
 
