@@ -50,7 +50,7 @@ class SubmissionResult:
     staff_log: list[str] = field(default_factory=list)  # the grader's own failures, for instructors only
     manual: list[dict] = field(default_factory=list)  # problems graded by hand: {"problem", "title", "points"}
     # What the feedback page draws (report/html.py): small plain data measured on the trusted side
-    # (grading/measure/figures.py). Kept in the records, never in Gradescope's JSON but through the page.
+    # (grading/figures.py). Kept in the records, never in Gradescope's JSON but through the page.
     figures: list[dict] = field(default_factory=list)
     # For the staff: where each second went (stage -> {"wall", "worker_cpu", "grader_cpu", "count"}) and what the
     # worker was given (threads, OpenMP's wait policy, its CPU quota, its priority).

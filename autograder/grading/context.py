@@ -28,7 +28,7 @@ class GradingContext:
         self.staff_log: list[str] = []  # for instructors only: the grader's own failures
         self.cache: dict = {}  # measurements shared by checks, failures included
         self.stage_seconds: dict[str, float] = {}
-        self.figures: list[dict] = []  # small plain data for the feedback page's figures (grading/measure/figures)
+        self.measured: list = []  # plain records measuring keeps for the feedback page's figures (grading/figures)
         from . import limits
 
         self.link = WorkerLink(worker, ready, on_time=self.add_time, call_seconds=limits.call_seconds(assignment),
@@ -60,10 +60,9 @@ class GradingContext:
         if text not in self.notes:
             self.notes.append(text)
 
-    def add_figure(self, figure: dict) -> None:
-        """Keep a figure's data (plain, JSON-safe) for the feedback page; one per ``figure["key"]``."""
-        if all(kept["key"] != figure["key"] for kept in self.figures):
-            self.figures.append(figure)
+    def keep(self, record) -> None:
+        """Keep a measurement's plain record (``measure/training.py``) for the figures made after the checks."""
+        self.measured.append(record)
 
     def add_time(self, stage: str, started: float) -> None:
         self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.monotonic() - started

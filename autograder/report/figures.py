@@ -1,6 +1,6 @@
 """The feedback page's figures, drawn with matplotlib's Agg backend into inline PNG data URIs.
 
-Each figure is drawn from the plain data kept while measuring (``grading/measure/figures.py``, carried in
+Each figure is drawn from the plain data kept while measuring (``grading/figures.py``, carried in
 ``SubmissionResult.figures``): no student code runs here, and no file is read or written.
 """
 
@@ -32,7 +32,7 @@ def _png(figure) -> bytes:
 
 
 def _images(data: dict) -> np.ndarray:
-    """Images kept as base64 bytes 0-255 (``measure.figures._pixels``), shaped again."""
+    """Images kept as base64 bytes 0-255 (``grading.figures._pixels``), shaped again."""
     return np.frombuffer(base64.b64decode(data["uint8"]), np.uint8).reshape(data["shape"])
 
 

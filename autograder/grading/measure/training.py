@@ -15,7 +15,7 @@ from ...thresholds import Threshold
 from .. import limits
 from ..locate import Subject, with_arguments
 from ..outcomes import CheckFailed, NotGradable
-from . import figures, weight_files
+from . import weight_files
 from .models import probe, usable_input_shape
 from .weight_files import trusted_state_dict
 
@@ -23,6 +23,7 @@ AGREEMENT = 1e-3  # largest difference allowed between a batched and a probed ou
 EXACTLY_ZERO = 1e-12  # a held-out reconstruction error this small is a copy of the input, not a reconstruction
 
 SEEDS = (0, 1)  # a second seed is tried only when the first falls short, so a correct model is rarely unlucky
+CODE_POINTS = 2000  # held-out codes of a 2-D bottleneck measured for the feedback page's scatter
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,45 @@ class Scored:
 
     def passed(self) -> bool:
         return any(self.threshold.passes(v) for v in self.values)
+
+
+# ---------------------------------------------------------------- what measuring keeps for the figures
+# Plain records of what was measured, kept in the order measured (``GradingContext.keep``); the feedback page's
+# figures are made from them after every check ran (``grading/figures.py``), never while measuring.
+
+
+@dataclass(frozen=True)
+class HeldOutOutputs:
+    """A model's outputs on a recipe's held-out inputs."""
+
+    subject: Subject
+    recipe: str
+    data: TaskData
+    outputs: np.ndarray
+    source: str  # which model it was: "after brief training", "as your code left it", "with the weights in F"
+
+
+@dataclass(frozen=True)
+class TrainingRuns:
+    """Each brief training run of a subject (seed, held-out metric, the worker's header with its losses), and the
+    outputs of the last run tried."""
+
+    subject: Subject
+    recipe: str
+    runs: tuple[tuple[int, float, dict], ...]
+    last: HeldOutOutputs | None
+
+
+@dataclass(frozen=True)
+class ScoredWeights:
+    """A submitted weight file that loaded and was scored: its outputs, the codes of a 2-D bottleneck (None where
+    the handout declares none), the file's tensors as read in this process (None where unreadable)."""
+
+    subject: Subject
+    file: str
+    outputs: HeldOutOutputs
+    codes: np.ndarray | None
+    state: dict | None
 
 
 def _layout(subject: Subject) -> str:
@@ -125,7 +165,7 @@ def train(ctx, subject: Subject, recipe_name: str, seed: int, predict: str | Non
             raise CheckFailed(f"training {subject.label} stopped: {str(header['stopped'])[:200]}")
         agree(header, subject.label)
         value = score(ctx, recipe_name, data, out["outputs"])
-        figures.keep_outputs(ctx, key, subject, recipe_name, data, out["outputs"], "after brief training")
+        ctx.cache[("outputs", key)] = HeldOutOutputs(subject, recipe_name, data, out["outputs"], "after brief training")
         return value, header
 
     key = _train_key(subject, recipe_name, seed, predict)
@@ -147,7 +187,8 @@ def brief_training(ctx, subject: Subject, recipe_name: str, predict: str | None 
         runs.append((seed, value, header))
         if threshold.passes(value):
             break
-    figures.brief_training(ctx, subject, recipe_name, runs, _train_key(subject, recipe_name, runs[-1][0], predict))
+    last = ctx.cache.get(("outputs", _train_key(subject, recipe_name, runs[-1][0], predict)))
+    ctx.keep(TrainingRuns(subject, recipe_name, tuple(runs), last))
     return Scored(tuple(values), threshold.metric, threshold, _budget(ctx, recipe_name), bar(ctx, recipe_name))
 
 
@@ -162,7 +203,7 @@ def as_trained(ctx, subject: Subject, recipe_name: str, predict: str | None = No
         agree(header, subject.label)
         threshold = ctx.data.threshold(recipe_name)
         value = score(ctx, recipe_name, data, out["outputs"])
-        figures.add_outputs(ctx, subject, recipe_name, data, out["outputs"], "as your code left it")
+        ctx.keep(HeldOutOutputs(subject, recipe_name, data, out["outputs"], "as your code left it"))
         return Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
 
     return ctx.memo(("as trained", subject.key, recipe_name), measure)
@@ -228,8 +269,9 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
     shape = usable_input_shape(ctx, subject)
     data = task_data(ctx, subject, recipe_name, shape)
     value = score(ctx, recipe_name, data, loaded.outputs)
-    figures.submitted_weights(ctx, subject, recipe_name, data, loaded, held_out_codes(ctx, subject, loaded.file, data),
-                              trusted_state_dict(ctx, loaded.file))
+    outputs = HeldOutOutputs(subject, recipe_name, data, loaded.outputs, f"with the weights in {loaded.file}")
+    ctx.keep(ScoredWeights(subject, loaded.file, outputs, held_out_codes(ctx, subject, loaded.file, data),
+                           trusted_state_dict(ctx, loaded.file)))
     threshold = ctx.data.threshold(recipe_name)
     return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
 
@@ -248,7 +290,7 @@ def held_out_codes(ctx, subject: Subject, file: str, data) -> np.ndarray | None:
     or when the call fails (a figure never costs a check)."""
     if _declared_code_width(subject) != 2 or not probe(ctx, subject).describe["attributes"].get("encoder"):
         return None
-    count = min(figures.POINTS, len(data.eval_inputs))
+    count = min(CODE_POINTS, len(data.eval_inputs))
     try:
         _, out = ctx.link.call("weights_predict", f"encoding held-out images with {file}",
                                arrays={"eval_inputs": data.eval_inputs[:count]}, model=probe(ctx, subject).ref,

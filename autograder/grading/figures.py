@@ -1,43 +1,69 @@
-"""What the feedback page's figures need, kept while measuring: a few held-out images and what the model made of
-them, a confusion matrix, the codes of a 2-D bottleneck, the first layer's filters, brief training's losses
-against the reference's band.
+"""The feedback page's figures, made after every check ran from what measuring kept (``GradingContext.keep``:
+the plain records of ``measure/training.py``): a few held-out images and what the model made of them, a
+confusion matrix, the codes of a 2-D bottleneck, the first layer's filters, brief training's losses against the
+reference's band.
 
-Each figure is a small dict of plain, JSON-safe data (``GradingContext.add_figure``, then
-``SubmissionResult.figures``), drawn later by ``report/figures.py``, which calls no student code. Nothing here
-decides a verdict: a figure that cannot be made is left out, silently when the student's code is why.
+Each figure is a small dict of plain, JSON-safe data (``SubmissionResult.figures``), drawn later by
+``report/figures.py``, which calls no student code. Nothing here measures or decides a verdict: a figure that
+cannot be made is left out, silently when the student's code is why.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 
 import numpy as np
 
-from ..locate import Subject
-from ..outcomes import CheckFailed, NotGradable
+from .locate import Subject
+from .measure.training import HeldOutOutputs, ScoredWeights, TrainingRuns
+from .outcomes import CheckFailed, NotGradable
 
 IMAGES = 8  # held-out examples shown with the model's outputs
-POINTS = 2000  # codes in a scatter
 FILTERS = 64  # first-layer filters
 LOSS_POINTS = 200  # losses of one training run
 IMAGE_TASKS = ("reconstruct", "denoise")  # tasks whose outputs are images of the held-out inputs
 
 
-def _never_raises(keep):
-    """A figure never costs a check: whatever making it raises is told to the staff and the figure left out."""
-    @functools.wraps(keep)
-    def kept(ctx, *args, **kwargs):
-        try:
-            return keep(ctx, *args, **kwargs)
-        except (CheckFailed, NotGradable):
-            return None
-        except Exception as error:  # noqa: BLE001 - the grader's own fault, never the student's
-            ctx.staff_log.append(f"a figure for the feedback page could not be made ({keep.__name__}): "
-                                 f"{type(error).__name__}: {error}")
-            return None
+def figures_of(ctx) -> list[dict]:
+    """Every figure the measurements kept allow, one per key, in the order they were measured."""
+    made: dict[str, dict] = {}
+    for record in ctx.measured:
+        for make, *arguments in _makers(ctx, record):
+            figure = _never_raises(ctx, make, *arguments)
+            if figure is not None:
+                made.setdefault(figure["key"], figure)
+    return list(made.values())
 
-    return kept
+
+def _makers(ctx, record) -> list[tuple]:
+    """The figures a record allows, each as (function, its arguments)."""
+    if isinstance(record, TrainingRuns):
+        last = [(_after_brief_training, ctx, record.last)] if record.last is not None else []
+        return [(brief_training, ctx, record), *last]
+    if isinstance(record, HeldOutOutputs):
+        return [(outputs_figure, ctx, record)]
+    if isinstance(record, ScoredWeights):
+        return [(outputs_figure, ctx, record.outputs), (code_scatter, record),
+                (first_layer_filters, ctx, record)]
+    raise TypeError(f"no figure is made of a {type(record).__name__}")
+
+
+def _never_raises(ctx, make, *arguments) -> dict | None:
+    """A figure never costs a check: whatever making it raises is told to the staff and the figure left out."""
+    try:
+        return make(*arguments)
+    except (CheckFailed, NotGradable):
+        return None
+    except Exception as error:  # noqa: BLE001 - the grader's own fault, never the student's
+        ctx.staff_log.append(f"a figure for the feedback page could not be made ({make.__name__}): "
+                             f"{type(error).__name__}: {error}")
+        return None
+
+
+def _after_brief_training(ctx, last: HeldOutOutputs) -> dict | None:
+    """The outputs of the last brief training run tried, keyed by its recipe."""
+    figure = outputs_figure(ctx, last)
+    return None if figure is None else {**figure, "key": f"{figure['key']}/{last.recipe}"}
 
 
 def _pixels(images: np.ndarray, low: float, high: float) -> dict:
@@ -65,11 +91,12 @@ def _base(kind: str, subject: Subject, source: str, title: str) -> dict:
             "subject": subject.label, "source": source, "title": title}
 
 
-def outputs_figure(ctx, subject: Subject, recipe_name: str, data, outputs, source: str) -> dict | None:
-    """A figure of a model's outputs on the recipe's held-out inputs (not yet kept): the first few images and
-    their reconstructions, or the confusion matrix of a classifier. ``source`` says which model it was."""
-    recipe = ctx.assignment.recipe(recipe_name)
-    rows = np.asarray(outputs)
+def outputs_figure(ctx, measured: HeldOutOutputs) -> dict | None:
+    """A figure of a model's outputs on the recipe's held-out inputs: the first few images and their
+    reconstructions, or the confusion matrix of a classifier."""
+    subject, data, source = measured.subject, measured.data, measured.source
+    recipe = ctx.assignment.recipe(measured.recipe)
+    rows = np.asarray(measured.outputs)
     if recipe.task == "classify":
         labels = np.asarray(data.eval_labels, np.int64)
         predicted = rows.argmax(axis=1)
@@ -99,27 +126,14 @@ def outputs_figure(ctx, subject: Subject, recipe_name: str, data, outputs, sourc
             "range": [round(low, 4), round(high, 4)]}
 
 
-@_never_raises
-def keep_outputs(ctx, key, *args) -> None:
-    """Remember the figure of one training run's outputs under ``key``, for ``brief_training`` to keep."""
-    ctx.cache[("figure", key)] = outputs_figure(ctx, *args)
-
-
-@_never_raises
-def add_outputs(ctx, *args) -> None:
-    figure = outputs_figure(ctx, *args)
-    if figure is not None:
-        ctx.add_figure(figure)
-
-
 def _finite(values) -> list:
     return [round(float(v), 6) if np.isfinite(v) else None for v in values]
 
 
-@_never_raises
-def brief_training(ctx, subject: Subject, recipe_name: str, runs: list[tuple[int, float, dict]], last) -> None:
+def brief_training(ctx, measured: TrainingRuns) -> dict:
     """The losses of each brief training run (seed, held-out metric, the worker's header) against the reference's
-    calibrated band, and the outputs of the last run tried (``keep_outputs``'s ``last``)."""
+    calibrated band."""
+    subject, recipe_name, runs = measured.subject, measured.recipe, measured.runs
     recipe = ctx.assignment.recipe(recipe_name)
     threshold = ctx.data.threshold(recipe_name)
     entry = ctx.data.calibration(recipe_name)
@@ -132,54 +146,39 @@ def brief_training(ctx, subject: Subject, recipe_name: str, runs: list[tuple[int
                        "losses": _finite(v for _, v in losses)})
     figure = _base("training", subject, recipe_name, f"{subject.label}: brief training ({recipe.budget()}), "
                                                      "against the reference's band")
-    ctx.add_figure({**figure, "loss": recipe.loss, "metric": threshold.metric, "pass_if": threshold.pass_if,
-                    "threshold": threshold.value, "reference": _finite(entry.get("values", [])),
-                    "trivial": {name: round(float(v), 6) for name, v in entry.get("trivial", {}).items()},
-                    "runs": curves})
-    kept = ctx.cache.get(("figure", last))
-    if kept is not None:
-        ctx.add_figure({**kept, "key": f"{kept['key']}/{recipe_name}"})
+    return {**figure, "loss": recipe.loss, "metric": threshold.metric, "pass_if": threshold.pass_if,
+            "threshold": threshold.value, "reference": _finite(entry.get("values", [])),
+            "trivial": {name: round(float(v), 6) for name, v in entry.get("trivial", {}).items()}, "runs": curves}
 
 
-@_never_raises
-def submitted_weights(ctx, subject: Subject, recipe_name: str, data, loaded, codes, state) -> None:
-    """The figures of a submitted weight file that loaded and was scored: its outputs on held-out images, the
-    codes of a 2-D bottleneck (``codes``, measured, or None), the first convolution's filters (from ``state``,
-    the file's tensors as read here, or None)."""
-    source = f"with the weights in {loaded.file}"
-    add_outputs(ctx, subject, recipe_name, data, loaded.outputs, source)
-    code_scatter(ctx, subject, loaded.file, data, codes)
-    channels = ctx.data.images(ctx.assignment.recipe(recipe_name).data).image_shape[0]
-    first_layer_filters(ctx, subject, loaded.file, channels, state)
-
-
-@_never_raises
-def code_scatter(ctx, subject: Subject, file: str, data, codes) -> None:
+def code_scatter(measured: ScoredWeights) -> dict | None:
     """The 2-D codes of held-out images the encoder with the submitted weights gave, with their labels."""
-    if codes is None:
-        return
-    codes = np.asarray(codes, np.float64)
+    if measured.codes is None:
+        return None
+    subject, file, data = measured.subject, measured.file, measured.outputs.data
+    codes = np.asarray(measured.codes, np.float64)
     count = len(codes)
     if codes.shape != (count, 2) or not np.isfinite(codes).all():
-        return
+        return None
     figure = _base("scatter", subject, file, f"{subject.label}: the 2-D codes of {count} held-out images, with "
                                              f"the weights in {file}, coloured by class")
-    ctx.add_figure({**figure, "points": np.round(codes, 5).tolist(),
-                    "labels": np.asarray(data.eval_labels[:count]).astype(int).tolist()})
+    return {**figure, "points": np.round(codes, 5).tolist(),
+            "labels": np.asarray(data.eval_labels[:count]).astype(int).tolist()}
 
 
-@_never_raises
-def first_layer_filters(ctx, subject: Subject, file: str, channels: int, state) -> None:
-    """The first convolution's filters in the submitted weight file: the first 4-D tensor of ``state`` whose
-    input channels are the images' ``channels``."""
-    weight = next((v for v in (state or {}).values() if v.ndim == 4 and v.shape[1] == channels), None)
+def first_layer_filters(ctx, measured: ScoredWeights) -> dict | None:
+    """The first convolution's filters in the submitted weight file: the first 4-D tensor of the file's tensors
+    whose input channels are the images' channels."""
+    subject, file = measured.subject, measured.file
+    channels = ctx.data.images(ctx.assignment.recipe(measured.outputs.recipe).data).image_shape[0]
+    weight = next((v for v in (measured.state or {}).values() if v.ndim == 4 and v.shape[1] == channels), None)
     if weight is None:
-        return
+        return None
     values = weight[:FILTERS].detach().float().numpy()
     values = values.transpose(0, 2, 3, 1) if channels == 3 else values[:, 0]
     if not np.isfinite(values).all():
-        return
+        return None
     figure = _base("filters", subject, file, f"{subject.label}: the first convolution's {len(values)} filters "
                                              f"{'(of ' + str(len(weight)) + ') ' if len(weight) > FILTERS else ''}"
                                              f"in {file}")
-    ctx.add_figure({**figure, "filters": np.round(values, 5).tolist(), "total": int(len(weight))})
+    return {**figure, "filters": np.round(values, 5).tolist(), "total": int(len(weight))}
