@@ -104,6 +104,21 @@ def cmd_lint_assignment(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_new_assignment(args) -> int:
+    """Draft ``DIR/assignment.toml`` (and copy the solution to ``DIR/solution``) from a solution."""
+    from pathlib import Path
+
+    from .authoring.new_assignment import NewAssignmentError, new_assignment, summary
+
+    try:
+        written = new_assignment(Path(args.folder), Path(args.solution), args.id, force=args.force)
+    except NewAssignmentError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    print(summary(written))
+    return 0
+
+
 def assignment_argument(text: str) -> str:
     """An assignment as given on the command line: an id, the path of an ``assignment.toml``, or the folder
     holding one (an assignment kept outside the project)."""
@@ -359,6 +374,15 @@ def build_parser() -> argparse.ArgumentParser:
     lint_parser.add_argument("--no-grade", action="store_true", help="do not grade the solution (seconds, not minutes)")
     _add_data_dir(lint_parser)
     lint_parser.set_defaults(run=cmd_lint_assignment)
+
+    new = commands.add_parser("new-assignment", help="draft an assignment.toml from a solution (a folder of .py and "
+                                                     "weight files, or a notebook), to edit, lint and calibrate")
+    new.add_argument("folder", metavar="DIR", help="where to write assignment.toml and solution/ (a copy)")
+    new.add_argument("--from", dest="solution", required=True, metavar="SOLUTION",
+                     help="the solution: a folder of .py files and weight files, or a .ipynb")
+    new.add_argument("--id", help="the assignment's id (default: the name of DIR)")
+    new.add_argument("--force", action="store_true", help="write over an existing DIR/assignment.toml")
+    new.set_defaults(run=cmd_new_assignment)
 
     starter = commands.add_parser("starter", help="write the student starters from the solution")
     starter.add_argument("id", metavar="ID", help="assignment id")

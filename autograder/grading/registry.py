@@ -20,14 +20,16 @@ from .checks import behaviour, structure, training
 from .checks import data_sets as data_set_checks
 from .checks import functions as function_checks
 from .checks import keras as keras_checks
+from .checks import scripts as script_checks
 from .locate import Subject, locate
-from .measure import data_sets, functions
+from .measure import data_sets, functions, scripts
 from .measure import models as m
 from .measure import training as t
 from .outcomes import CheckFailed
 
 COMMON = ("points", "title", "hint", "visibility", "per_variant", "check")
 MODELS, DATASETS, FUNCTIONS = ("torch", "keras"), ("dataset",), ("function",)
+SCRIPTS = ("script",)
 PUBLIC, TRAINS, BAR = frozenset({"public"}), frozenset({"trains"}), frozenset({"trains", "bar"})  # CheckType.tags
 
 
@@ -270,6 +272,19 @@ CHECK_TYPES: dict[str, CheckType] = {
     # the student kits' stand-in for a calibrated bar (student_kit/smoke.py)
     smoke.CHECK: CheckType("training", smoke.TITLE, smoke.measure_smoke_training, smoke.check_smoke_training,
                            ("recipe", "start", "predict"), ("recipe", "start"), tags=PUBLIC | TRAINS),
+    # command-line programs (kind = "script"), run once as __main__ with their arguments (grading/measure/scripts.py)
+    "runs": CheckType("training", "{name} runs to its end with the handout's arguments",
+                      lambda ctx, s, c: scripts.script_run(ctx, s), script_checks.check_script_runs, (), (), SCRIPTS,
+                      tags=PUBLIC),
+    "writes": CheckType("training", "{name} writes the files the handout asks for",
+                        lambda ctx, s, c: scripts.script_run(ctx, s), script_checks.check_script_writes, ("files",),
+                        ("files",), SCRIPTS, tags=PUBLIC),
+    "prints": CheckType("training", "{name} prints what the handout asks for",
+                        lambda ctx, s, c: scripts.script_run(ctx, s), script_checks.check_script_prints, ("pattern",),
+                        ("pattern",), SCRIPTS, tags=PUBLIC),
+    "written_weights": CheckType("weights", "the weights {name} writes in {file} are trained", scripts.written_weights,
+                                 script_checks.check_written_weights, ("model", "file", "recipe", "predict"),
+                                 ("model", "file", "recipe"), SCRIPTS, tags=BAR),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -114,13 +115,21 @@ def _subject(key: str, data: dict, where: str) -> SubjectSpec:
     table = Table(data, where)
     kind = table.one_of("kind", KINDS, "torch")
     find = table.one_of("find", FINDS, "function" if kind == "function" else "class")
+    script = table.get("file", None, str)  # kind = "script": the file run
+    steps = table.get("steps", None, int)  # kind = "script": its optimizer-step budget
+    files = tuple(table.get("files", [], list))
+    if kind == "script":
+        files = _script_files(script, files, steps, where)
+    elif script is not None or steps is not None:
+        raise SpecError(f"{where}: 'file' and 'steps' are for kind = 'script' (a command-line program); a {kind} "
+                        "subject is found in 'files'")
     spec = SubjectSpec(
         key=key,
-        name=table.get("name", key, str),
+        name=table.get("name", script or key, str),
         kind=kind,
         find=find,
         problem=str(table.get("problem", "")),
-        files=tuple(table.get("files", [], list)),
+        files=files,
         weights=tuple(table.get("weights", [], list)),
         input=_input(table.get("input", None), f"{where}.input"),
         data=table.get("data", None, str),
@@ -135,8 +144,11 @@ def _subject(key: str, data: dict, where: str) -> SubjectSpec:
         aliases=tuple(_names(table.get("aliases", [], list), f"{where}.aliases")),
         argument_aliases={k: tuple(_names(v, f"{where}.argument_aliases.{k}"))
                           for k, v in table.get("argument_aliases", {}, dict).items()},
+        steps=steps,
     )
     table.done()
+    if kind == "script":
+        spec = SubjectSpec(**{**spec.__dict__, "args": _command_line(spec.args, f"{where}.args")})
     if find == "fit" and kind != "keras":
         raise SpecError(f"{where}: find = 'fit' (models passed to fit) is for kind = 'keras'")
     declared = set(spec.kwargs) | set(spec.variants)
@@ -145,6 +157,29 @@ def _subject(key: str, data: dict, where: str) -> SubjectSpec:
             raise SpecError(f"{where}.argument_aliases.{key}: {key!r} is not one of its kwargs or variants "
                             f"({', '.join(sorted(declared)) or 'none declared'})")
     return spec
+
+
+def _script_files(script: str | None, files: tuple, steps: int | None, where: str) -> tuple[str, ...]:
+    """A script subject's one file: ``file = "train.py"`` (or ``files = ["train.py"]``), a .py file."""
+    if script is None and len(files) == 1:
+        script = files[0]
+    if script is None or (files and files != (script,)):
+        raise SpecError(f"{where}: a script subject names the one file it runs: file = \"train.py\"")
+    if not script.endswith(".py") or "/" in script or "\\" in script:
+        raise SpecError(f"{where}.file: {script!r} is not a .py file at the top level of the submission")
+    if steps is not None and steps < 1:
+        raise SpecError(f"{where}.steps: a step budget is a positive number of optimizer steps, not {steps}")
+    return (script,)
+
+
+def _command_line(args, where: str) -> tuple[str, ...]:
+    """A script's command-line arguments: strings (numbers are written as they read)."""
+    words = []
+    for value in args:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise SpecError(f"{where}: a command-line argument is a string (or a number), not {value!r}")
+        words.append(str(value))
+    return tuple(words)
 
 
 def _names(value, where: str) -> list[str]:
@@ -196,8 +231,14 @@ def _data(key: str, data: dict, where: str) -> DataSpec:
 
 def _file(name: str, data: dict) -> FileSpec:
     table = Table(data, f"files.{name}")
-    spec = FileSpec(name, str(table.get("problem", "")), _checks(table.get("checks", {}, dict), f"files.{name}.checks"))
+    spec = FileSpec(name, str(table.get("problem", "")), _checks(table.get("checks", {}, dict), f"files.{name}.checks"),
+                    program=table.get("program", False, bool))
     table.done()
+    imports = [check.key for check in spec.checks.values() if check.type == "imports"]
+    if spec.program and imports:
+        raise SpecError(f"files.{name}.checks.{imports[0]}: {name} is a program (program = true), which the grader "
+                        "runs and never imports; check it with a script subject (kind = \"script\": runs, writes, "
+                        "prints) instead of imports")
     return spec
 
 
@@ -274,6 +315,34 @@ def _resolve_references(assignment: Assignment, where: Path) -> None:
     for recipe in assignment.recipes.values():
         if recipe.data not in assignment.data:
             _catalog_name(recipe.data, where)
+
+
+def _resolve_scripts(assignment: Assignment, where: Path) -> None:
+    """A program file is never imported (no model is looked for in it); a script check's ``model`` is a torch
+    subject."""
+    programs = {file.name for file in assignment.files if file.program}
+    for subject in assignment.subjects.values():
+        if subject.kind != "script" and programs & set(subject.files):
+            raise SpecError(f"{where}: models.{subject.key}.files names {sorted(programs & set(subject.files))[0]}, "
+                            "a program (program = true), which the grader never imports")
+        for check in subject.checks.values():
+            model = check.options.get("model")
+            if subject.kind == "script" and model is not None and \
+                    (model not in assignment.subjects or assignment.subjects[model].kind != "torch"):
+                raise SpecError(f"{where}: models.{subject.key}.checks.{check.key}: model {model!r} is not a torch "
+                                "subject of this assignment (the model the written weights load into)")
+
+
+def _scripts_calibrated(assignment: Assignment) -> dict:
+    """The recipes a script's check scores written weights with, calibrated on the model it names (unless the
+    recipe names its subject)."""
+    recipes = dict(assignment.recipes)
+    for subject in assignment.subjects.values():
+        for check in subject.checks.values():
+            name, model = check.options.get("recipe"), check.options.get("model")
+            if subject.kind == "script" and model and name in recipes and not recipes[name].subject:
+                recipes[name] = dataclasses.replace(recipes[name], subject=model)
+    return recipes
 
 
 def _catalog_name(name: str, where: Path) -> None:
@@ -368,4 +437,5 @@ def parse_assignment(path: Path) -> Assignment:
         notebook_table.done()
     top.done()
     _resolve_references(assignment, path)
-    return assignment
+    _resolve_scripts(assignment, path)
+    return dataclasses.replace(assignment, recipes=_scripts_calibrated(assignment))

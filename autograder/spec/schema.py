@@ -16,7 +16,7 @@ from pathlib import Path
 from ..common.recipes import Recipe
 from .layers import LayerSpec
 
-KINDS = ("torch", "keras", "dataset", "function")
+KINDS = ("torch", "keras", "dataset", "function", "script")  # script: a command-line program run as __main__
 FINDS = ("class", "factory", "variable", "fit", "function")
 LAYOUTS = ("channels_first", "channels_last")
 SCALES = ("unit", "zscore", "symmetric")  # x / max; (x - mean) / std over all pixels; 2 x / max - 1
@@ -54,7 +54,7 @@ class SubjectSpec:
 
     key: str  # its key in the assignment
     name: str  # the name students give it (a class, function or variable)
-    kind: str  # torch, keras, dataset, function
+    kind: str  # torch, keras, dataset, function, script
     find: str  # class, factory (a function returning it), variable, fit (Keras models passed to fit), function
     problem: str
     files: tuple[str, ...] = ()  # .py files where it may be defined, in order of preference
@@ -71,6 +71,14 @@ class SubjectSpec:
     limit_seconds: float | None = None  # seconds of computing one call on it may take (default: [limits] call)
     aliases: tuple[str, ...] = ()  # other names accepted for it (any name also matches up to case and "_")
     argument_aliases: dict = field(default_factory=dict)  # a kwarg -> other parameter names accepted for it
+    # kind = "script": ``files`` holds the one file run as ``__main__`` with ``args`` (strings) on its command line;
+    # its optimizer steps are capped at ``steps`` (default: its written_weights recipe's, else the notebook budget)
+    steps: int | None = None
+
+    @property
+    def script(self) -> str | None:
+        """The file a script subject runs; None for other kinds."""
+        return self.files[0] if self.kind == "script" and self.files else None
 
     def variant_kwargs(self) -> list[dict]:
         """Every combination of the sweep's values, over the subject's own kwargs."""
@@ -90,6 +98,7 @@ class FileSpec:
     name: str
     problem: str
     checks: dict[str, CheckSpec]
+    program: bool = False  # a command-line program (run by a script subject): never imported as a check
 
 
 @dataclass(frozen=True)

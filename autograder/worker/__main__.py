@@ -66,11 +66,11 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     # A notebook's kernel is forked from here, before anything has touched OpenMP or CUDA (kernel_seed.py).
     seed = kernel_seed.plant() if any(Path.cwd().glob("*.ipynb")) else None  # the graded notebook is at the top
     from ..common.protocol import write_message
-    from . import cuda_shim, importer
+    from . import cuda_shim, importer, training_cap
     from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
-    from .kernel import seed_everything, use_share
     from .notebook_runner import run_and_hand_over, wait_for_kernel
+    from .share import seed_everything, use_share
 
     use_share(settings)
     seed_everything(0)  # a file that draws random numbers when imported does the same every time
@@ -83,7 +83,7 @@ def serve_submission(request_fd: int, reply_fd: int, settings: dict) -> int:
     importer.THREADS = max(1, int(settings.get("threads", 1)))
     redirect_torchvision_datasets(settings.get("torchvision_root"))
     importer.redirect_keras_datasets(settings.get("torchvision_root"))
-    keras_support.install_fit_capture(importer.STEP_BUDGET)
+    keras_support.install_fit_capture(training_cap.STEP_BUDGET)
     cuda_shim.install()
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy

@@ -23,12 +23,14 @@ from ..common.recipes import Recipe
 from ..common.signatures import parameters_of
 from ..common.state_dicts import unwrap_state_dict
 from ..common.training import as_rows, fit, predict
-from . import cuda_shim, keras_support, notebook_roles
+from . import cuda_shim, keras_support, notebook_roles, scripts
 from .arguments import evaluate_arguments
 from .importer import STAND_INS, describe_exception, import_student_file
 from .subjects import NotFound, arguments_mapping, build, call_text, lookup
 from .trace import trace_ops
 from .values import describe_value, kind_of, plain_numbers
+
+scripts.install_import_input_message()  # input() while a file is imported: says so, stdin being empty
 
 ITEMS_SHOWN = 8  # items of a data set measured
 
@@ -518,6 +520,12 @@ def handle_values(state, request, arrays):
     return {"values": found, "elsewhere": elsewhere, "import": outcome.as_dict()}, {}
 
 
+def handle_run_script(state, request, arrays):
+    """Run a command-line program of the submission as ``__main__`` in its own copy of the submission
+    (``scripts.py``): how it ended, what it printed, what it wrote, whether its weight files load."""
+    return scripts.run_script(state.root, request, request.get("settings", {})), {}
+
+
 HANDLERS = {
     "import": handle_import,
     "describe": handle_describe,
@@ -532,6 +540,7 @@ HANDLERS = {
     "call": handle_call,
     "fits": handle_fits,
     "values": handle_values,
+    "run_script": handle_run_script,
 }
 
 

@@ -2,7 +2,7 @@
 
 * Training at import is cut off: a global optimizer-step hook counts the steps
   taken while a file is being imported and stops the import after
-  ``STEP_BUDGET`` of them.
+  the training cap's budget of them (``training_cap.py``).
 * A file that runs too long at import, forks, calls ``sys.exit``, or raises,
   is stopped too. In every case the module keeps what it defined before that
   point, and the outcome says what happened and on which line of the student's
@@ -23,7 +23,8 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STEP_BUDGET = 10  # optimizer steps allowed at import before training is stopped
+from . import training_cap
+
 MAX_SOURCE_BYTES = 5 * 1024 * 1024  # a larger .py file is not source a student wrote
 IMPORT_SECONDS = 60  # soft limit, in seconds of computing; the trusted side has its own hard limit
 THREADS = 1  # the worker's threads: its CPU time may run this much faster than the clock
@@ -79,10 +80,7 @@ class _ImportGuard:
         self.active = False
         self.stopping = False
         self.alarm_fired = False
-        self.steps = 0
-        import torch.optim.optimizer as optimizer
-
-        optimizer.register_optimizer_step_pre_hook(self._on_step)
+        training_cap.install(memoise=False)
         os.register_at_fork(after_in_child=self._on_fork_in_child)
 
     def _no_fork(self):
@@ -94,13 +92,10 @@ class _ImportGuard:
         if self.active:
             os._exit(0)
 
-    def _on_step(self, *args, **kwargs):
-        if not self.active:
-            return
-        self.steps += 1
-        if self.steps > STEP_BUDGET:
-            raise StopImport("training", f"the file trains when imported; the grader stopped it after "
-                                         f"{STEP_BUDGET} optimizer steps")
+    @staticmethod
+    def _past_budget(budget: int):
+        raise StopImport("training", f"the file trains when imported; the grader stopped it after {budget} "
+                                     "optimizer steps")
 
     def _on_alarm(self, signum, frame):
         # Once only, and never during clean-up: CPython has been seen to call the handler again for one
@@ -116,7 +111,8 @@ class _ImportGuard:
                                     "or blocked) rather than computing; the grader stopped it")
 
     def run(self, module: types.ModuleType, spec) -> None:
-        self.active, self.steps, self.stopping, self.alarm_fired = True, 0, False, False
+        self.active, self.stopping, self.alarm_fired = True, False, False
+        training_cap.arm(None, throttle=False, on_past_budget=self._past_budget)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children started while importing are reaped at once
         self.fork, os.fork = os.fork, self._no_fork
         previous = signal.signal(signal.SIGALRM, self._on_alarm), signal.signal(signal.SIGPROF, self._on_alarm)
@@ -138,6 +134,7 @@ class _ImportGuard:
         signal.signal(signal.SIGPROF, handlers[1])
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.fork = getattr(self, "fork", os.fork)
+        training_cap.disarm()
         self.active = False
 
 
