@@ -114,3 +114,14 @@ def test_every_string_the_trusted_side_reads_is_bounded():
     assert list(bounded.values())[-1][1:] == [1.5, None]
     with pytest.raises(protocol.ProtocolError, match="nested more than"):
         protocol.bounded(functools.reduce(lambda inner, _: [inner], range(100), []))
+
+
+def test_the_worker_settings_are_one_object_that_crosses_as_json_and_refuses_an_unknown_name():
+    from autograder.common.settings import WorkerSettings
+
+    settings = WorkerSettings(threads=3, slot=1).with_changes({"drop_uid": 60999, "preload": ["torch"],
+                                                                "sources": {"4": "x = 1"}})
+    again = WorkerSettings.from_json(settings.to_json())
+    assert again == settings and again.preload == ("torch",) and again.sources == {4: "x = 1"}
+    with pytest.raises(ValueError, match="unknown worker setting.*cell_secs"):
+        settings.with_changes({"cell_secs": 10})

@@ -5,11 +5,15 @@ times longer, is only a safety net: ``host/client.py``). An assignment may set i
 ``assignment.toml``, ``limit_seconds`` of a subject or a recipe); these are the defaults.
 """
 
+from ..common import settings
+
 SUBMISSION_SECONDS = 900  # all worker calls of one submission together
 MAX_WORKER_STARTS = 6  # a submission that kills its worker more often than this is not restarted again
-NOTEBOOK_SECONDS = 600  # all cells of a notebook together
-NOTEBOOK_CELL_SECONDS = 120  # one cell
-NOTEBOOK_STEP_BUDGET = 10  # optimizer steps (torch) or batches per fit (Keras) a notebook cell may take
+# the notebook's limits: all cells together, one cell, and optimizer steps (torch) or batches per fit (Keras) a
+# cell may take; the defaults the worker knows too (common/settings.py)
+NOTEBOOK_SECONDS = settings.NOTEBOOK_SECONDS
+NOTEBOOK_CELL_SECONDS = settings.CELL_SECONDS
+NOTEBOOK_STEP_BUDGET = settings.STEP_BUDGET
 IMPORT_SECONDS = 60  # the worker stops a file that is still importing after this long, keeping its definitions
 TIMEOUT_CALL = 30
 TIMEOUT_TRAIN_BASE = 60

@@ -14,7 +14,6 @@ described by its exit code or signal. Either way the caller gets a
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -31,6 +30,7 @@ import autograder
 
 from ..common import protocol
 from ..common.process_usage import TreeClock
+from ..common.settings import WorkerSettings  # noqa: F401 - the host side names it from here too
 from .warm import ForkedProcess
 
 START_SECONDS = 120
@@ -77,20 +77,6 @@ class WorkerSpokeNonsense(WorkerFailure):
 
 
 FAILURES = {cls.kind: cls for cls in (WorkerTimedOut, MachineBusy, WorkerCrashed, WorkerSpokeNonsense)}
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    device: str = "cpu"
-    threads: int = 2  # torch and OpenMP threads: the worker's share of the cores
-    torchvision_root: str | None = None
-    import_seconds: float = 60.0  # the worker's soft limit on importing one file
-    gpu_memory_fraction: float | None = None  # its share of the GPU's memory, when workers share one
-    slot: int = 0  # which of the concurrent workers: each runs as its own unprivileged uid
-    cpus: float | None = None  # a CPU-time quota in cores for it and all it starts (where a cgroup can be made)
-    passive_wait: bool = False  # OpenMP threads sleep while waiting: for more workers than cores
-    gpu: int | None = None  # which of several GPUs it sees (as its only one, cuda:0), when slots take them in turn
-    nice: int = 5  # the worker and its kernel run at a lower priority than the grader
 
 
 @dataclass(frozen=True)
@@ -231,7 +217,7 @@ class Worker:
             # More workers than cores: waiting OpenMP threads sleep rather than spin against the others
             # (otherwise spinning is much faster: 0.6 s against 0.9 s for 100 steps of a small CAE, 2 threads).
             **({"OMP_WAIT_POLICY": "PASSIVE"} if self.settings.passive_wait else {}),
-            "AUTOGRADER_WORKER_SETTINGS": json.dumps({**self.settings.__dict__, **self.launcher.worker_settings()}),
+            "AUTOGRADER_WORKER_SETTINGS": self.settings.with_changes(self.launcher.worker_settings()).to_json(),
         }
 
     def start(self) -> None:

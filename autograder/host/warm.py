@@ -31,6 +31,7 @@ import threading
 from pathlib import Path
 
 from ..common.folders import empty
+from ..common.settings import WorkerSettings
 
 MESSAGE_BYTES = 64 * 1024
 READY_SECONDS = 180.0  # importing torch, torchvision, Keras and Jupyter's machinery on a busy machine
@@ -94,10 +95,10 @@ class Zygote:
 
     def start(self) -> bool:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        settings = json.loads(self.environment["AUTOGRADER_WORKER_SETTINGS"])
-        on_gpu = str(settings.get("device", "cpu")).startswith("cuda")
-        settings["preload"] = [m for m in PRELOAD if not (on_gpu and m in NOT_ON_GPU)]
-        env = {**self.environment, "AUTOGRADER_WORKER_SETTINGS": json.dumps(settings)}
+        settings = WorkerSettings.from_json(self.environment["AUTOGRADER_WORKER_SETTINGS"])
+        on_gpu = settings.device.startswith("cuda")
+        settings = settings.with_changes({"preload": [m for m in PRELOAD if not (on_gpu and m in NOT_ON_GPU)]})
+        env = {**self.environment, "AUTOGRADER_WORKER_SETTINGS": settings.to_json()}
         if on_gpu:  # should anything ask whether CUDA is there, NVML answers: CUDA stays uninitialised until a fork
             env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         command = [sys.executable, "-s", "-P", "-m", "autograder.worker.zygote", str(theirs.fileno())]

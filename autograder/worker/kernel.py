@@ -17,6 +17,7 @@ import sys
 import types
 from pathlib import Path
 
+from ..common.settings import WorkerSettings
 from . import cell_records, cuda_shim, keras_support, notebook_compat, notebook_roles, training_cap
 from .cell_records import record_bindings, records
 from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
@@ -46,7 +47,7 @@ def _cell_index(source: str) -> int | None:
     return min(later) if later else (min(earlier) if earlier else None)
 
 
-def install(settings: dict) -> None:
+def install(settings: WorkerSettings) -> None:
     """Prepare the kernel before the notebook's first cell."""
     die_with_parent()  # end with the worker that started us
     from IPython import get_ipython
@@ -54,22 +55,22 @@ def install(settings: dict) -> None:
     root = str(Path.cwd().resolve())
     if root not in sys.path:
         sys.path.append(root)  # the notebook imports the student's .py files, after the standard paths
-    state.seed = int(settings.get("seed", 0))
+    state.seed = settings.seed
     seed_everything(state.seed)
     use_share(settings)
     cuda_shim.install()
-    redirect_torchvision_datasets(settings.get("torchvision_root"))
-    redirect_keras_datasets(settings.get("torchvision_root"))
+    redirect_torchvision_datasets(settings.torchvision_root)
+    redirect_keras_datasets(settings.torchvision_root)
     ip = get_ipython()
-    memo = training_cap.install(int(settings.get("step_budget", training_cap.STEP_BUDGET)))
+    memo = training_cap.install(settings.step_budget)
     cap.on_step.append(notebook_roles.on_step)
     cap.on_batch.append(cell_records.record_labels)
     notebook_compat.guard_torch_save(Path.cwd())
     records.cell, records.in_cell = (lambda: state.cell), (lambda: state.in_cell)
     cell_records.record_scatters()
     keras_support.install_fit_capture(cap.budget, cell=lambda: state.cell)
-    state.sources = {int(k): v for k, v in settings.get("sources", {}).items()}
-    records.watched = set(settings.get("watch", []))
+    state.sources = dict(settings.sources)
+    records.watched = set(settings.watch)
     state.hooks = [*notebook_roles.install(ip, cell=lambda: state.cell, in_cell=lambda: state.in_cell), *memo]
 
     def before(info=None):
@@ -108,7 +109,7 @@ def report() -> dict:
             "stand_ins": list(STAND_INS), "adapted": [*notebook_compat.adapted, *keras_support.ADAPTED]}
 
 
-def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings: dict) -> None:
+def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings: WorkerSettings) -> None:
     """Answer the grader from inside the kernel, then end the kernel; never returns."""
     import torch
     from IPython import get_ipython
@@ -125,7 +126,7 @@ def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings
         hook.remove()
     namespace = types.ModuleType(Path(notebook).stem)
     namespace.__dict__.update({k: v for k, v in get_ipython().user_ns.items() if not k.startswith("_")})
-    worker = WorkerState(root=Path.cwd().resolve(), device=torch.device(settings.get("device", "cpu")))
+    worker = WorkerState(root=Path.cwd().resolve(), device=torch.device(settings.device))
     worker.modules[notebook] = ImportOutcome(namespace, names=sorted(vars(namespace)))
     record_bindings(get_ipython().user_ns)
     worker.histories[notebook] = records.bindings

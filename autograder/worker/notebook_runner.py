@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CELL_SECONDS = 120  # one cell
-NOTEBOOK_SECONDS = 600  # all cells together
+from ..common.settings import WorkerSettings
+
 CEILING_FACTOR, CEILING_EXTRA = 5, 60  # the wall-clock safety net: seconds x factor + extra
 STARTUP_SECONDS = 60
 TRACEBACK_LINES = 3
@@ -175,7 +175,7 @@ def _blame_stopped_training(cells: list[dict], sources: dict[int, str]) -> None:
             cell["status"] = "after stopped training"
 
 
-def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict, seed=None):
+def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: WorkerSettings, seed=None):
     """Run the notebook at ``path`` (in a kernel forked from ``seed``, if given). Returns
     ``(None, kernel_process)`` once the kernel serves the channel, or ``(reply, None)``: a reply for the worker
     to send itself when the notebook could not run."""
@@ -187,15 +187,16 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - the trusted side validated it; report anything odd
         return {"ok": True, "notebook": {"ran": False, "problem": f"unreadable: {error}"[:500]}}, None
-    settings = {**settings, "sources": {i: c.source for i, c in enumerate(notebook.cells) if c.cell_type == "code"}}
+    settings = settings.with_changes({"sources": {i: c.source for i, c in enumerate(notebook.cells)
+                                                  if c.cell_type == "code"}})
     setup = nbformat.v4.new_code_cell(
-        f"import autograder.worker.kernel as _grader; _grader.install(__import__('json').loads("
-        f"{json.dumps(settings)!r}))"
+        "import autograder.worker.kernel as _grader, autograder.common.settings as _settings; "
+        f"_grader.install(_settings.WorkerSettings.from_json({settings.to_json()!r}))"
     )
     run = nbformat.v4.new_notebook(cells=[setup, *notebook.cells], metadata=notebook.metadata)
 
-    cell_seconds = settings.get("cell_seconds", CELL_SECONDS)
-    threads = max(1, int(settings.get("threads", 1)))
+    cell_seconds = settings.cell_seconds
+    threads = max(1, settings.threads)
 
     def started_client(seed):
         client = NotebookClient(
@@ -217,7 +218,7 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
         return client
 
     cells, started, computed = [], time.monotonic(), 0.0
-    budget = settings.get("notebook_seconds", NOTEBOOK_SECONDS)
+    budget = settings.notebook_seconds
     client = None
     try:
         client = started_client(seed)
@@ -255,7 +256,7 @@ def run_and_hand_over(path: Path, request_fd: int, reply_fd: int, settings: dict
     pending = {"ok": True, "notebook": {"ran": True, "cells": cells, "seconds": round(time.monotonic() - started, 2)}}
     client.kc.execute(
         f"_grader.serve({request_fd}, {reply_fd}, {path.name!r}, __import__('json').loads({json.dumps(pending)!r}),"
-        f" __import__('json').loads({json.dumps(settings)!r}))"
+        f" _settings.WorkerSettings.from_json({settings.to_json()!r}))"
     )
     return None, client.km.provisioner.process
 

@@ -28,6 +28,8 @@ import sys
 import threading
 from pathlib import Path
 
+from ..common.settings import WorkerSettings
+
 RUNS = ".script-runs"  # under the worker's working copy: one copy of the submission per script subject
 OUTPUT_HEAD, OUTPUT_TAIL = 4000, 8000  # characters of printed output kept from the start and from the end
 FILES_LISTED = 50  # files created or changed, reported
@@ -235,18 +237,18 @@ def _install(job: dict, root: Path) -> None:
     from .kernel_seed import die_with_parent
     from .share import seed_everything, use_share
 
-    settings = job.get("settings", {})
+    settings = WorkerSettings().with_changes(job.get("settings", {}))
     die_with_parent()
     use_share(settings)
     seed_everything(0)
-    if settings.get("device", "cpu").startswith("cuda"):
+    if settings.device.startswith("cuda"):
         import torch
 
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     cuda_shim.install()
-    redirect_torchvision_datasets(settings.get("torchvision_root"))
-    redirect_keras_datasets(settings.get("torchvision_root"))
+    redirect_torchvision_datasets(settings.torchvision_root)
+    redirect_keras_datasets(settings.torchvision_root)
     training_cap.install(int(job["steps"]), memoise=False)
     training_cap.arm(0)
     builtins.input = _no_input
@@ -267,7 +269,7 @@ def _run(job: dict, root: Path) -> dict:
     from .importer import describe_exception, student_frames
     from .training_cap import StopTraining, cap
 
-    threads = max(1, int(job.get("settings", {}).get("threads", 1)))
+    threads = max(1, WorkerSettings().with_changes(job.get("settings", {})).threads)
     seconds = float(job["seconds"])
     signal.signal(signal.SIGPROF, _alarm)
     signal.signal(signal.SIGALRM, _alarm)
@@ -308,7 +310,7 @@ def main() -> None:
     os.set_inheritable(report_fd, False)
     import resource
 
-    threads = max(1, int(job.get("settings", {}).get("threads", 1)))
+    threads = max(1, WorkerSettings().with_changes(job.get("settings", {})).threads)
     hard = int(float(job["seconds"]) * threads) + 30  # the kernel's own limit, should the timer be ignored
     resource.setrlimit(resource.RLIMIT_CPU, (hard, hard + 5))
     root = Path.cwd().resolve()

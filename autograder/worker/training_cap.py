@@ -14,7 +14,8 @@ import types
 import weakref
 from collections.abc import Callable
 
-STEP_BUDGET = 10  # optimizer steps a cell, a script or an import may take before its training is cut
+from ..common.settings import STEP_BUDGET  # optimizer steps a cell, a script or an import may take
+
 THROTTLED_BATCH = 2  # examples in each batch a training DataLoader yields once the budget is spent
 THROTTLED_STEPS = 400  # steps on throttled batches a cell may still take before its training is stopped
 

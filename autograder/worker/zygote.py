@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 from ..common.folders import empty
+from ..common.settings import WorkerSettings
 from .__main__ import drop_privileges, serve_submission
 
 MESSAGE_BYTES = 1 << 20
@@ -111,7 +112,7 @@ def empty_folder(folder: Path, uid: int | None) -> bool:
     return False
 
 
-def become_worker(control: socket.socket, fds: list[int], env: dict, settings: dict) -> None:
+def become_worker(control: socket.socket, fds: list[int], env: dict, settings: WorkerSettings) -> None:
     """In the forked child: the worker of one submission; never returns."""
     code = 1
     try:
@@ -126,8 +127,8 @@ def become_worker(control: socket.socket, fds: list[int], env: dict, settings: d
         os.environ.clear()
         os.environ.update({**env, "HOME": str(Path.cwd())})
         tempfile.tempdir = None  # chosen again, as the student's uid
-        if settings.get("drop_uid") is not None and settings.get("processes"):
-            limit = int(settings["processes"])
+        if settings.drop_uid is not None and settings.processes:
+            limit = int(settings.processes)
             resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
         code = serve_submission(request_fd, reply_fd, settings)
     except BaseException:  # noqa: BLE001 - reported on the worker's stderr, which the grader keeps
@@ -147,7 +148,7 @@ def send(control: socket.socket, message: dict) -> None:
 
 def main() -> int:
     control = socket.socket(fileno=int(sys.argv[1]))
-    settings = json.loads(os.environ.get("AUTOGRADER_WORKER_SETTINGS", "{}"))
+    settings = WorkerSettings.from_json(os.environ.get("AUTOGRADER_WORKER_SETTINGS"))
     with contextlib.suppress(OSError, AttributeError):  # the student's uid cannot read this process's memory
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -158,8 +159,8 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="template-home-"))
     home.chmod(0o755)
     os.environ["HOME"] = str(home)
-    failed = preload(settings.get("preload", []))
-    uid = settings.get("drop_uid")
+    failed = preload(list(settings.preload))
+    uid = settings.drop_uid
     send(control, {"ready": True, "pid": os.getpid(), "seconds": round(time.monotonic() - started, 2),
                    "not_preloaded": failed})
     worker: int | None = None
