@@ -167,7 +167,7 @@ def _brief(ctx, subject, check):
 
 
 def _trained(ctx, subject, check):
-    return t.weights_score(ctx, subject, check.options["recipe"])
+    return t.weights_score(ctx, subject, check.options["recipe"], check.options.get("predict"))
 
 
 def _compiled(ctx, subject, check):

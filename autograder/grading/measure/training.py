@@ -13,10 +13,10 @@ from ...common.state_dicts import read_state_dict
 from ...tasks import Reconstruct, TaskData, task_of
 from ...thresholds import Threshold
 from .. import limits
-from ..locate import Subject, with_arguments
+from ..locate import Subject
 from ..outcomes import CheckFailed, NotGradable
 from . import weight_files
-from .models import probe, usable_input_shape
+from .models import code, probe, usable_input_shape
 from .weight_files import trusted_state_dict
 
 AGREEMENT = 1e-3  # largest difference allowed between a batched and a probed output, relative to their scale
@@ -223,19 +223,10 @@ class WeightsLoad:
     in_submission: tuple[str, ...] = ()  # every weight file of the submission, as the student named it
 
 
-def _trained_check(subject: Subject):
-    """The check that scores the submitted weights: its recipe gives the held-out inputs to predict."""
-    return next((c for c in subject.spec.checks.values() if c.type == "trained_weights"), None)
-
-
-def weights(ctx, subject: Subject) -> WeightsLoad:
+def weights(ctx, subject: Subject, recipe_name: str | None = None, predict: str | None = None) -> WeightsLoad:
     """The submitted weight file (``weight_files.choose``: the handout's name, else the one file that fits)
-    loaded into a fresh instance in the worker (weights_only, strict keys), and its predictions of the held-out
-    inputs of the trained-weights recipe, when there is one."""
-    check = _trained_check(subject)
-    recipe_name = check.options.get("recipe") if check else None
-    predict = check.options.get("predict") if check else None
-
+    loaded into a fresh instance in the worker (weights_only, strict keys), and, given a recipe, its predictions
+    of the recipe's held-out inputs (through ``predict``'s part)."""
     def measure():
         spec = subject.spec
         chosen = weight_files.choose(ctx, subject)
@@ -254,11 +245,12 @@ def weights(ctx, subject: Subject) -> WeightsLoad:
         return WeightsLoad(file, header, ctx.submission.renamed.get(file), out.get("outputs"), why_not,
                            chosen.instead_of, chosen.in_submission)
 
-    return ctx.memo(("weights", subject.key), measure)
+    return ctx.memo(("weights", subject.key, recipe_name, predict), measure)
 
 
-def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad, Scored]:
-    loaded = weights(ctx, subject)
+def weights_score(ctx, subject: Subject, recipe_name: str, predict: str | None = None) -> tuple[WeightsLoad, Scored]:
+    """The submitted weights' predictions of the recipe's held-out inputs, scored against its bar."""
+    loaded = weights(ctx, subject, recipe_name, predict)
     if not loaded.header["loaded"]:
         raise CheckFailed(f"not checked: {loaded.file} does not load into {subject.spec.name}")
     if loaded.not_predicted:
@@ -276,19 +268,16 @@ def weights_score(ctx, subject: Subject, recipe_name: str) -> tuple[WeightsLoad,
     return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
 
 
-def _declared_code_width(subject: Subject) -> int | None:
-    """The code width the subject's code_size check expects, its ``"{argument}"`` read from the subject's
-    arguments."""
-    check = next((c for c in subject.spec.checks.values() if c.type == "code_size"), None)
-    width = with_arguments(check.options, subject.kwargs).get("width") if check else None
-    return width if isinstance(width, int) else None
-
-
 def held_out_codes(ctx, subject: Subject, file: str, data) -> np.ndarray | None:
     """For the feedback page's scatter: the codes the encoder with the submitted weights gives for held-out
-    images, one more worker call, made only for an encoder whose code the handout declares 2-D; None otherwise
-    or when the call fails (a figure never costs a check)."""
-    if _declared_code_width(subject) != 2 or not probe(ctx, subject).describe["attributes"].get("encoder"):
+    images, one more worker call, made only for an encoder whose code is 2-D (as measured on a few examples);
+    None otherwise or when a call fails (a figure never costs a check)."""
+    if not probe(ctx, subject).describe["attributes"].get("encoder"):
+        return None
+    try:
+        if tuple(np.shape(code(ctx, subject, 4))) != (4, 2):
+            return None
+    except (CheckFailed, NotGradable):
         return None
     count = min(CODE_POINTS, len(data.eval_inputs))
     try:
