@@ -269,6 +269,8 @@ def test_the_draft_has_the_class_its_weights_and_every_file_and_loads_and_lints_
     assert load_assignment(str(toml)).id == LAB
     problems, _ = lint(toml, grade_solution=False)
     assert problems == []
+    code, said = cli("lint-assignment", toml.parent, "--no-grade")
+    assert (code, said.strip()) == (0, f"{toml}: no problems found")
 
 
 # ---------------------------------------------------------------- edited, calibrated, linted
@@ -305,6 +307,9 @@ def test_the_solution_gets_every_point(lab, course, tmp_path):
     assert checks["1/train/runs"].feedback == f"{RUN} ran to its end"
     assert checks["1/train/writes"].feedback == f"{RUN} wrote MLP.8.pth, loss.MLP.8.png"
     assert checks["1/train/prints"].feedback.startswith(f"{RUN} printed 'epoch 1 training loss 0.")
+    assert checks["1/train/written_weights"].feedback.startswith(f"{CLASS} with MLP.8.pth reaches reconstruction MSE")
+    assert checks["1/train/written_weights"].feedback.endswith(f"(MLP.8.pth as {RUN} wrote it, its training capped "
+                                                               "at 300 optimizer steps)")
     assert not [note for note in result.notes if "graded `" in note or "graded MLP" in note]
 
 
@@ -336,12 +341,17 @@ def test_weights_saved_under_another_name_lose_only_the_check_on_the_name(lab, c
     assert (f"graded trained_parameters.pth as {CLASS}'s weights: the handout names the file MLP.8.pth, and "
             "trained_parameters.pth is the one weight file of the submission whose tensors fit "
             f"{CLASS} (keys and shapes); rename it") in result.notes
+    assert checks[f"1/{CLASS}/weights_load"].feedback.startswith(
+        f"trained_parameters.pth loads into {CLASS} (torch.load with weights_only=True, strict keys); the handout "
+        "names the file MLP.8.pth, and files/MLP.8.pth/present is the check on its name")
     assert checks[f"1/{CLASS}/trained_weights"].feedback.startswith(
         f"{CLASS} with trained_parameters.pth reaches reconstruction MSE")
 
 
 @pytest.mark.slow
 def test_a_script_that_ignores_its_save_path_loses_what_it_did_not_write(lab, course, tmp_path):
+    """The submission still holds the MLP.8.pth it trained: that file is not what the run wrote, so it is not
+    scored as the script's output."""
     train = TRAIN.replace("torch.save(model.state_dict(), args.save)", 'torch.save(model.state_dict(), "model.pth")')
     _, checks = graded(lab, vary(course[1], tmp_path / "student", train_py=train))
     assert failed(checks) == {

@@ -169,8 +169,10 @@ def run_script(root: Path, request: dict, settings: dict) -> dict:
     after = _snapshot(folder)
     changed = [{"name": name, "size": size, "new": name not in before}
                for name, (size, mtime) in sorted(after.items()) if before.get(name) != (size, mtime)]
+    written = {entry["name"] for entry in changed}  # a weight file the submission holds is not the run's output
     weights = {name: _weight_file((folder / name).resolve()) for name in request.get("weights", [])
-               if (folder / name).resolve().is_relative_to(folder)}
+               if (folder / name).resolve().is_relative_to(folder)
+               and Path(os.path.normpath(name)).as_posix() in written}
     return {**report, "exit_code": code, "output": printed, "output_cut": cut, "errors": warned, "folder": folder_text,
             "written": changed[:FILES_LISTED], "written_count": len(changed), "weights": weights,
             "left_processes": with_children}
