@@ -40,7 +40,7 @@ CLEAN_SECONDS = 30.0
 STARTS = 3  # a template that fails to start this many times is not tried again: workers start cold
 
 # What a worker may need, imported once by the template (in this order: Keras after torch).
-PRELOAD = ("numpy", "torch", "torchvision", "autograder.worker.handlers", "autograder.worker.importer",
+PRELOAD = ("numpy", "torch", "torchvision", "autograder.worker.serving", "autograder.worker.importer",
            "autograder.worker.kernel", "autograder.worker.notebook_runner", "autograder.worker.keras_support",
            "nbformat", "nbclient", "jupyter_client", "keras")
 NOT_ON_GPU = ("keras",)  # Keras asks CUDA for its devices when imported: a forked child could not use CUDA then

@@ -69,10 +69,11 @@ def serve_submission(request_fd: int, reply_fd: int, settings: WorkerSettings) -
     seed = kernel_seed.plant() if any(Path.cwd().glob("*.ipynb")) else None  # the graded notebook is at the top
     from ..common.protocol import write_message
     from . import cuda_shim, importer, training_cap
-    from .handlers import WorkerState, serve
     from .importer import redirect_torchvision_datasets
     from .notebook_runner import run_and_hand_over, wait_for_kernel
+    from .serving import serve
     from .share import seed_everything, use_share
+    from .state import WorkerState
 
     use_share(settings)
     seed_everything(0)  # a file that draws random numbers when imported does the same every time

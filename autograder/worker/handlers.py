@@ -1,4 +1,5 @@
-"""What the worker does on request. Every answer is plain data: JSON values and numeric arrays.
+"""The worker's operations, one function each (``HANDLERS``): what it does on request. Every answer is plain
+data: JSON values and numeric arrays.
 
 Requests name a subject by a plain reference (see ``subjects.py``); the worker
 imports, finds and builds what it needs on demand, so the trusted side never
@@ -8,11 +9,6 @@ data, never expected answers.
 """
 
 from __future__ import annotations
-
-import os
-import traceback
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,76 +21,15 @@ from ..common.state_dicts import unwrap_state_dict
 from ..common.training import as_rows, fit, predict
 from . import cuda_shim, keras_support, notebook_roles, scripts
 from .arguments import evaluate_arguments
-from .importer import STAND_INS, describe_exception, import_student_file
+from .importer import STAND_INS
 from .subjects import NotFound, arguments_mapping, build, call_text, lookup
 from .trace import trace_ops
 from .values import describe_value, kind_of, plain_numbers
+from .watch import TrainingWatch
 
 scripts.install_import_input_message()  # input() while a file is imported: says so, stdin being empty
 
 ITEMS_SHOWN = 8  # items of a data set measured
-
-
-class StudentError(Exception):
-    """The student's code failed; carries the description for the trusted side."""
-
-    def __init__(self, where: str, error: BaseException, root: Path):
-        super().__init__(where)
-        self.info = {"where": where, **describe_exception(error, root)}
-
-
-@dataclass
-class WorkerState:
-    root: Path  # the scratch copy of the submission
-    device: torch.device
-    modules: dict = field(default_factory=dict)  # file -> ImportOutcome
-    histories: dict = field(default_factory=dict)  # source -> {name: [(cell, value), ...]} (a notebook)
-    roles: dict = field(default_factory=dict)  # source -> notebook_roles.Roles (a notebook)
-
-    def outcome(self, file: str):
-        if file not in self.modules:
-            path = (self.root / file).resolve()
-            if not path.is_relative_to(self.root) or not path.is_file():
-                raise FileNotFoundError(file)
-            self.modules[file] = import_student_file(path, self.root)
-        return self.modules[file]
-
-    def history(self, source: str, name: str) -> list:
-        if source in self.histories:
-            return self.histories[source].get(name, [])
-        module = self.outcome(source).module
-        return [(None, vars(module)[name])] if module is not None and name in vars(module) else []
-
-    def name_of(self, source: str, value) -> str | None:
-        """The name the source binds ``value`` to (``models[3]`` inside a list or dict), or bound it to in a cell
-        before a later one bound the name again; None when it never had one."""
-        for name, values in self.histories.get(source, {}).items():
-            if any(held is value for _, held in values) and not name.startswith("_"):
-                return name
-        module = self.outcome(source).module
-        namespace = vars(module) if module is not None else {}
-        for name, held in namespace.items():
-            if held is value and not name.startswith("_"):
-                return name
-        for name, held in namespace.items():
-            if name.startswith("_") or not isinstance(held, (list, tuple, dict)) or len(held) > 1000:
-                continue
-            items = held.items() if isinstance(held, dict) else enumerate(held)
-            for key, item in items:
-                if item is value:
-                    return f"{name}[{key!r}]"
-        return None
-
-    def fits(self, source: str):
-        if source not in self.histories:
-            self.outcome(source)  # importing the file records the fit calls it makes
-        return keras_support.capture or keras_support.FitCapture(0)
-
-    def student(self, where: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except BaseException as error:  # student code: anything may come out
-            raise StudentError(where, error, self.root) from None
 
 
 # ---------------------------------------------------------------- models
@@ -409,67 +344,6 @@ def handle_call(state, request, arrays):
     return reply, out
 
 
-LOSS_FUNCTIONS = {"nll_loss": "NLLLoss", "cross_entropy": "CrossEntropyLoss", "mse_loss": "MSELoss",
-                  "l1_loss": "L1Loss", "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss",
-                  "binary_cross_entropy": "BCELoss", "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
-                  "kl_div": "KLDivLoss"}
-
-
-class TrainingWatch:
-    """Counts, while a student's function runs, the optimizer steps, the zero_grad calls (of optimizers or
-    modules), and the types of optimizer and loss used: loss modules and their functional forms
-    (``F.nll_loss`` is reported as NLLLoss), seen through a torch function mode."""
-
-    def __enter__(self):
-        from torch.optim.optimizer import register_optimizer_step_pre_hook
-        from torch.overrides import TorchFunctionMode
-
-        self.steps, self.zero_grads, self.optimizers, self.losses = 0, 0, set(), set()
-        self._zero = (torch.optim.Optimizer.zero_grad, torch.nn.Module.zero_grad)
-        watch = self
-
-        def optimizer_zero_grad(optimizer, *a, **k):
-            watch.zero_grads += 1
-            return watch._zero[0](optimizer, *a, **k)
-
-        def module_zero_grad(module, *a, **k):
-            watch.zero_grads += 1
-            return watch._zero[1](module, *a, **k)
-
-        def on_step(optimizer, args, kwargs):
-            watch.steps += 1
-            watch.optimizers.add(type(optimizer).__name__)
-
-        def on_forward(module, args, output):
-            if isinstance(module, torch.nn.modules.loss._Loss):
-                watch.losses.add(type(module).__name__)
-
-        class Losses(TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                name = LOSS_FUNCTIONS.get(getattr(func, "__name__", ""))
-                if name:
-                    watch.losses.add(name)
-                return func(*args, **(kwargs or {}))
-
-        torch.optim.Optimizer.zero_grad, torch.nn.Module.zero_grad = optimizer_zero_grad, module_zero_grad
-        self._handles = [register_optimizer_step_pre_hook(on_step),
-                         torch.nn.modules.module.register_module_forward_hook(on_forward)]
-        self._mode = Losses()
-        self._mode.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self._mode.__exit__(*exc)
-        torch.optim.Optimizer.zero_grad, torch.nn.Module.zero_grad = self._zero
-        for handle in self._handles:
-            handle.remove()
-        return False
-
-    def report(self) -> dict:
-        return {"steps": self.steps, "zero_grads": self.zero_grads, "optimizers": sorted(self.optimizers),
-                "losses": sorted(self.losses)}
-
-
 def handle_fits(state, request, arrays):
     """The Keras models the code passed to fit, in order: their Dense widths, compile settings and data."""
     capture = state.fits(request["file"])
@@ -542,54 +416,3 @@ HANDLERS = {
     "values": handle_values,
     "run_script": handle_run_script,
 }
-
-
-def dispatch(state: WorkerState, request: dict, arrays: dict) -> tuple[dict, dict]:
-    handler = HANDLERS.get(request.get("op"))
-    if handler is None:
-        return {"ok": False, "failure": "protocol", "message": f"unknown op {request.get('op')!r}"}, {}
-    try:
-        header, out = handler(state, request, arrays)
-        return {"ok": True, **header}, out
-    except StudentError as error:
-        return {"ok": False, "failure": "student", **error.info}, {}
-    except (LookupError, FileNotFoundError) as error:
-        return {"ok": False, "failure": "missing", "message": str(error).strip("'\"")[:500]}, {}
-
-
-def close_quietly(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-def serve(state: WorkerState, request_fd: int, reply_fd: int, special=None) -> None:
-    """Answer requests until told to exit or the channel closes.
-
-    ``special(request)`` may take an op the handlers do not know: it returns a reply to send, or
-    ``False`` to stop serving (the channel has been handed on).
-    """
-    from ..common.protocol import ChannelClosed, read_message, write_message
-
-    # A process the student's code forks must never answer for the worker: it loses the channel.
-    os.register_at_fork(after_in_child=lambda: close_quietly(request_fd, reply_fd))
-    while True:
-        try:
-            request, arrays = read_message(request_fd)
-        except ChannelClosed:
-            return
-        if request.get("op") == "exit":
-            return
-        if special is not None and request.get("op") not in HANDLERS:
-            reply = special(request)
-            if reply is False:
-                return
-            write_message(reply_fd, reply)
-            continue
-        try:
-            header, out = dispatch(state, request, arrays)
-        except Exception:  # a fault of the grader's own code: report it, keep serving
-            header, out = {"ok": False, "failure": "internal", "message": traceback.format_exc(limit=-8)}, {}
-        write_message(reply_fd, header, out)

@@ -115,8 +115,8 @@ def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings
     from IPython import get_ipython
 
     from ..common.protocol import write_message
-    from .handlers import WorkerState
-    from .handlers import serve as serve_requests
+    from .serving import serve as serve_requests
+    from .state import WorkerState
 
     state.in_cell = False
     training_cap.disarm()
