@@ -22,6 +22,7 @@ import torch
 from autograder.grading.lint import lint
 from autograder.grading.registry import load_assignment
 from autograder.grading.runner import grade
+from tests.test_cli import autograder  # in this process: the session's warm templates, no imports again
 
 MODEL = '''
 import torch
@@ -110,7 +111,8 @@ def write_solution(folder, source: str, weights: dict) -> None:
         torch.save(value, folder / name)
 
 
-def autograder(*args) -> subprocess.CompletedProcess:
+def child(*args) -> subprocess.CompletedProcess:
+    """The command in a child process: calibrate sets torch's threads for the process it runs in."""
     return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=900)
 
@@ -237,7 +239,7 @@ def test_the_command_refuses_to_write_over_an_assignment_without_force(tmp_path)
 def calibrated(drafted):
     folder, _ = drafted
     read(drafted)
-    run = autograder("calibrate", folder, "--seeds", "2", "--device", "cpu")
+    run = child("calibrate", folder, "--seeds", "2", "--device", "cpu")
     assert run.returncode == 0, run.stdout + run.stderr
     return folder
 
