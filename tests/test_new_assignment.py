@@ -291,3 +291,18 @@ def test_nothing_under_the_package_names_the_drafted_assignment():
     for path in package.rglob("*.py"):
         text = path.read_text()
         assert "digits-lab" not in text and "MLPAutoencoder" not in text and "DigitCNN" not in text, path
+
+
+def test_a_file_that_reads_options_when_imported_is_drafted_as_a_program_with_a_script_to_fill_in():
+    from autograder.authoring.new_assignment import render
+    from autograder.authoring.survey import Survey, is_program
+
+    assert is_program("import argparse\nargs = argparse.ArgumentParser().parse_args()\n")
+    assert is_program("import sys\nwidth = int(sys.argv[1])\n") and is_program("name = input('> ')\n")
+    assert not is_program("import argparse\ndef main():\n    return argparse.ArgumentParser().parse_args()\n"
+                          "if __name__ == '__main__':\n    main()\n")
+    text = render(Survey(["model.py"], None, [], [], [], programs=["train.py"]), "lab", "solution", "a test")
+    drafted = tomllib.loads(text)
+    assert drafted["files"]["train.py"] == {"problem": "1", "program": True, "checks": {"present": 1}}
+    assert drafted["files"]["model.py"]["checks"] == {"present": 1, "imports": 1}
+    assert "# TODO check: train.py is a command-line program" in text and '# kind = "script"' in text

@@ -170,6 +170,7 @@ def render(found: Survey, assignment_id: str, solution_name: str, origin: str) -
         file_problem.setdefault(model.source, model.problem if model.problem in problems else first)
     for file in found.python_files:
         points[file_problem.get(file, first)] += sum(FILE_POINTS.values())
+    points[first] += FILE_POINTS["present"] * len(found.programs)
 
     out = [f"# A first assignment.toml, drafted by `autograder new-assignment` from {origin}.",
            "# Each line marked \"TODO check:\" is a guess: confirm or change it. Then:",
@@ -195,8 +196,15 @@ def render(found: Survey, assignment_id: str, solution_name: str, origin: str) -
         out += ["", f"[files.{json.dumps(file)}]",
                 line("problem", file_problem.get(file, first), f"{TODO} the problem it belongs to"),
                 line("checks", FILE_POINTS)]
+    for file in found.programs:
+        out += ["", f"[files.{json.dumps(file)}]",
+                line("problem", first, f"{TODO} the problem it belongs to"),
+                line("program", True, f"{TODO} it reads command-line options or input: run, never imported"),
+                line("checks", {"present": FILE_POINTS["present"]})]
     for index, model in enumerate(found.models):
         out += ["", *_model_lines(keys[index], model, recipes.get(index), problems, first, found.notebook)]
+    for file in found.programs:
+        out += ["", *script_lines(file)]
     for index, name in recipes.items():
         out += ["", *recipe_lines(name, found.models[index], task_of(found.models[index]))]
     if found.unmatched_weights:
@@ -230,6 +238,17 @@ def _model_lines(name: str, model: ModelSurvey, recipe: str | None, problems: di
     if model.weights:
         lines.append(line("weights", model.weights, "# they load into it (keys and shapes)"))
     return [*lines, "", f"[models.{name}.checks]", *model_checks(model, recipe)]
+
+
+def script_lines(file: str) -> list[str]:
+    """A script subject for a program, commented out: its arguments and what it writes are the handout's."""
+    name = key(Path(file).stem)
+    return [f"{TODO} {file} is a command-line program: a script subject runs it with the handout's arguments and",
+            "# checks what it prints and writes (docs/authoring.md, kind = \"script\"); fill in and uncomment:",
+            f"# [models.{name}]", "# kind = \"script\"", f"# file = {json.dumps(file)}",
+            "# args = [\"-e\", \"3\"]", f"# [models.{name}.checks]", "# runs = 1",
+            "# writes = { points = 1, files = [\"...\"] }",
+            "# prints = { points = 1, pattern = \"loss\" }"]
 
 
 def copy_solution(source: Path, target: Path) -> None:

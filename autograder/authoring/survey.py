@@ -53,11 +53,34 @@ class Heading:
 
 @dataclass
 class Survey:
-    python_files: list[str]
+    python_files: list[str]  # the modules: imported, their classes measured
     notebook: str | None
     models: list[ModelSurvey]
     headings: list[Heading]
     unmatched_weights: list[str]
+    programs: list[str] = field(default_factory=list)  # command-line programs: never imported
+
+
+def is_program(source: str) -> bool:
+    """A file written to be run, not imported: importing it reads command-line options or input (argparse,
+    sys.argv, input() in its top-level statements, outside functions, classes and ``if __name__ ==
+    "__main__":``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    outside = [node for node in tree.body if not _is_main_guard(node) and not isinstance(node, definitions)]
+    for node in (n for top in outside for n in ast.walk(top)):
+        if isinstance(node, ast.Attribute) and node.attr in ("parse_args", "argv"):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "input":
+            return True
+    return False
+
+
+def _is_main_guard(node) -> bool:
+    return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) and "__name__" in ast.unparse(node.test)
 
 
 # ---------------------------------------------------------------- reading the source (defaults, headings)
@@ -229,8 +252,9 @@ def _in_worker(solution: Path, toml_text: str, work):
 
 def survey(solution: Path) -> Survey:
     """Everything the draft is written from; the solution is imported (and its notebook run) in the worker."""
-    python_files = sorted(str(p.relative_to(solution)) for p in solution.rglob("*.py")
-                          if "__pycache__" not in p.parts)
+    every = sorted(str(p.relative_to(solution)) for p in solution.rglob("*.py") if "__pycache__" not in p.parts)
+    programs = [file for file in every if is_program((solution / file).read_text(errors="replace"))]
+    python_files = [file for file in every if file not in programs]
     notebooks = sorted(p.name for p in solution.glob("*.ipynb"))
     notebook = notebooks[0] if notebooks else None
     classes = _in_worker(solution, DRAFT_HEADER, lambda ctx: _classes(ctx, python_files, notebook))
@@ -255,7 +279,7 @@ def survey(solution: Path) -> Survey:
     found = headings(solution / notebook) if notebook else []
     for model in models:
         model.problem = problem_of_name(solution / notebook, model.name) if notebook else None
-    return Survey(python_files, notebook, models, found, unmatched)
+    return Survey(python_files, notebook, models, found, unmatched, programs)
 
 
 def _shapes_of(path: Path) -> dict | None:
