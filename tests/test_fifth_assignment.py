@@ -126,10 +126,8 @@ print(f"reconstruction error (MSE) of {args.load}: {error:.4f}")
 EDITS = [
     (f'title = "{LAB}"', 'title = "Lab 1: an MLP autoencoder of the 8x8 digits"'),
     ('title = "Problem 1"', 'title = "Problem 1: the MLP autoencoder, trained from the command line"'),
-    ("points = 17", "points = 22"),
-    ('[files."lab1.py"]\nproblem = "1"\nchecks = { present = 1, imports = 1 }',
-     '[files."lab1.py"]\nproblem = "1"\nprogram = true\nchecks = { present = 1 }'),
-    ('[files."train.py"]\nproblem = "1"\nchecks = { present = 1, imports = 1 }',
+    ("points = 15", "points = 22"),
+    ('[files."train.py"]\nproblem = "1"\nprogram = true\nchecks = { present = 1 }',
      '[files."train.py"]\nproblem = "1"\nprogram = true\nchecks = { present = 1 }\n\n'
      '[files."MLP.8.pth"]\nproblem = "1"\nchecks = { present = 1 }'),
     ("kwargs = { N_input = 64, N_bottleneck = 8, N_output = 64 }", "kwargs = { N_bottleneck = 8 }"),
@@ -205,8 +203,9 @@ def edit(text: str, old: str, new: str) -> str:
 
 
 def settled(text: str) -> str:
-    """The draft with its guesses confirmed: every ``# TODO check:`` comment taken off the line it is on."""
-    return re.sub(rf"  {TODO}.*", "", text)
+    """The draft with its guesses confirmed: every ``# TODO check:`` comment taken off the line it is on, and the
+    script subjects it left commented out to fill in deleted (the instructor writes their own: ``SCRIPT``)."""
+    return re.sub(rf"  {TODO}.*", "", re.sub(rf"(?m)^{TODO} .*\n(# .*\n)*", "", text))
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +257,10 @@ def test_the_draft_has_the_class_its_weights_and_every_file_and_loads_and_lints_
         f"  {CLASS} (model.py): 7 layers, 4,744 parameters, (64,) -> (64,), code 8, weights MLP.8.pth"]
     data = tomllib.loads(draft)
     assert data["id"] == LAB and set(data["models"]) == {CLASS}
-    assert set(data["files"]) == {"lab1.py", "model.py", "train.py"}  # every .py file, each to be imported
+    assert set(data["files"]) == {"lab1.py", "model.py", "train.py"}  # every .py file
+    # the two that read their options when run are programs, never imported, with a script subject to fill in
+    assert [name for name, file in data["files"].items() if file.get("program")] == ["lab1.py", "train.py"]
+    assert "# TODO check: train.py is a command-line program" in draft
     model = data["models"][CLASS]
     assert model["kwargs"] == {"N_input": 64, "N_bottleneck": 8, "N_output": 64}
     assert model["parts"] == {"encoder": "encoder", "decoder": "decoder"} and model["weights"] == ["MLP.8.pth"]
@@ -281,7 +283,7 @@ def test_the_edited_assignment_settles_every_guess_and_declares_the_programs_and
     text = lab.read_text()
     assert TODO not in text
     assignment = load_assignment(str(lab))
-    assert [(f.name, f.program) for f in assignment.files] == [("lab1.py", True), ("model.py", False),
+    assert [(f.name, f.program) for f in assignment.files] == [("model.py", False), ("lab1.py", True),
                                                                ("train.py", True), ("MLP.8.pth", False)]
     script = assignment.subjects["train"]
     assert (script.kind, script.script, script.args) == ("script", "train.py", ("-z", "8", "-e", "3", "-s",
