@@ -217,6 +217,7 @@ def test_a_batch_on_a_local_ray_gets_the_grades_of_a_local_batch(tmp_path):
     assert {r.submission for r in records.ResultStore(tmp_path / "out").all_results()} == set(names)
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: the full tier (tox -e full)
 def test_a_partial_run_says_so_in_every_file_and_writes_no_canvas_file_unless_asked(tmp_path, capsys):
     """``-k`` grades some checks: the scores are not the submissions'. The table, gradebook.csv, each results
     file, feedback page and the JUnit file say which checks were graded; the Canvas CSV (uploaded as grades) is

@@ -300,6 +300,7 @@ def assert_self_contained_but_linking(page: str) -> None:
             assert attrs["src"].startswith("data:image/png;base64,")
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: the full tier (tox -e full)
 def test_a_graded_class_gets_its_page_beside_the_results(tmp_path, capsys):
     from autograder.cli import main
 

@@ -252,6 +252,7 @@ def test_check_with_the_kit_passes_the_answer_key_and_says_what_remains(kits):
     assert "all passed" not in out.lower()
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: the full tier (tox -e full)
 def test_check_finds_the_kit_beside_the_folder_and_names_the_failed_check(kits, tmp_path):
     expected = tomllib.loads((ROOT / "submissions/cpsc663-ex2/expected.toml").read_text())["broken-no-sigmoid"]
     (check_id, words), = expected["fails"].items()

@@ -428,9 +428,17 @@ def test_compose_applies_in_order_and_says_which_applied():
 
 DATA = SHARED_DATA if (SHARED_DATA / "mnist").is_dir() else None
 CASES = [pytest.param(e, id=e.label) for e in EXAMPLES]
-# The fast tier's sample: one correct notebook per family
-SAMPLE = [pytest.param(e, id=e.label) for e in EXAMPLES
-          if e.name == next(x.name for x in EXAMPLES if x.family.folder == e.family.folder and not x.fails)]
+# The fast tier's sample: one correct notebook per family, the quickest to grade (the sequential style where a
+# family has one: its answer key trains more models)
+QUICKEST = ("sequential-style",)
+
+
+def _quickest(folder):
+    correct = [e for e in EXAMPLES if e.family.folder == folder and not e.fails]
+    return next((e for e in correct if e.name in QUICKEST), correct[0])
+
+
+SAMPLE = [pytest.param(e, id=e.label) for e in map(_quickest, dict.fromkeys(x.family.folder for x in EXAMPLES))]
 SINGLE = [pytest.param(e, name, id=f"{e.label}/{name}") for e in EXAMPLES for name in ORDER]
 FORM_CASES = [pytest.param(e, form, id=f"{e.label}/{form}") for e in ANSWER_KEYS for form in sorted(HEADING_FORMS)]
 
