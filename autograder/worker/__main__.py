@@ -62,7 +62,7 @@ def serve_submission(request_fd: int, reply_fd: int, settings: WorkerSettings) -
 
     import torch  # before any student file can shadow it
 
-    from . import keras_support, kernel_seed
+    from . import keras_fit, keras_support, kernel_seed
 
     keras_support.use_own_home()  # before the seed is forked: its kernel inherits it
     # A notebook's kernel is forked from here, before anything has touched OpenMP or CUDA (kernel_seed.py).
@@ -86,7 +86,7 @@ def serve_submission(request_fd: int, reply_fd: int, settings: WorkerSettings) -
     importer.THREADS = max(1, settings.threads)
     redirect_torchvision_datasets(settings.torchvision_root)
     importer.redirect_keras_datasets(settings.torchvision_root)
-    keras_support.install_fit_capture(training_cap.STEP_BUDGET)
+    keras_fit.install_fit_capture(training_cap.STEP_BUDGET)
     cuda_shim.install()
     root = Path.cwd().resolve()
     sys.path.append(str(root))  # after the standard paths: a student file cannot shadow torch or numpy

@@ -19,7 +19,7 @@ from ..common.recipes import Recipe
 from ..common.signatures import parameters_of
 from ..common.state_dicts import unwrap_state_dict
 from ..common.training import as_rows, fit, predict
-from . import cuda_shim, keras_support, notebook_roles, scripts
+from . import cuda_shim, keras_fit, keras_support, notebook_roles, scripts
 from .arguments import evaluate_arguments
 from .importer import STAND_INS
 from .subjects import NotFound, arguments_mapping, build, call_text, lookup
@@ -106,7 +106,7 @@ def handle_import(state, request, arrays):
     own = [k for k in kinds if getattr(namespace[k], "__module__", None) in (module_name, "__main__")]
     history = state.histories.get(source, {})
     rebound = {name: len(values) for name, values in history.items() if len(values) > 1}
-    fits = keras_support.capture.records if keras_support.capture else []
+    fits = keras_fit.capture.records if keras_fit.capture else []
     bound = {name: [cell for cell, _ in values] for name, values in history.items()}
     roles = state.roles[source].summary(lambda value: state.name_of(source, value)) if source in state.roles else {}
     if roles:
@@ -319,7 +319,7 @@ def handle_call(state, request, arrays):
         raise NotFound(f"{request['model']['name']} is a {type(function).__name__}, not a function")
     args, kwargs = evaluate_arguments(state, request["model"].get("args", []), request["model"].get("kwargs", {}),
                                       arrays, build)
-    capture = keras_support.capture
+    capture = keras_fit.capture
     budget = capture.budget if capture else None
     if capture and request.get("steps"):
         capture.budget = int(request["steps"])

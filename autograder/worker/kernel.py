@@ -18,7 +18,7 @@ import types
 from pathlib import Path
 
 from ..common.settings import WorkerSettings
-from . import cell_records, cuda_shim, keras_support, notebook_compat, notebook_roles, training_cap
+from . import cell_records, cuda_shim, keras_fit, notebook_compat, notebook_roles, training_cap
 from .cell_records import record_bindings, records
 from .importer import ImportOutcome, redirect_keras_datasets, redirect_torchvision_datasets
 from .kernel_seed import die_with_parent
@@ -68,7 +68,7 @@ def install(settings: WorkerSettings) -> None:
     notebook_compat.guard_torch_save(Path.cwd())
     records.cell, records.in_cell = (lambda: state.cell), (lambda: state.in_cell)
     cell_records.record_scatters()
-    keras_support.install_fit_capture(cap.budget, cell=lambda: state.cell)
+    keras_fit.install_fit_capture(cap.budget, cell=lambda: state.cell)
     state.sources = dict(settings.sources)
     records.watched = set(settings.watch)
     state.hooks = [*notebook_roles.install(ip, cell=lambda: state.cell, in_cell=lambda: state.in_cell), *memo]
@@ -98,7 +98,7 @@ def install(settings: WorkerSettings) -> None:
 
 
 def report() -> dict:
-    capture = keras_support.capture
+    capture = keras_fit.capture
     from .importer import STAND_INS
 
     return {"skipped": list(notebook_compat.skipped), "stopped_cells": cap.stopped,
@@ -106,7 +106,7 @@ def report() -> dict:
             "cut_cells": sorted(c for c in cap.cut_cells if c is not None),
             "scatters": records.scatters,
             "cuda_requests": cuda_shim.requests, "keras_fits_stopped": capture.stopped if capture else 0,
-            "stand_ins": list(STAND_INS), "adapted": [*notebook_compat.adapted, *keras_support.ADAPTED]}
+            "stand_ins": list(STAND_INS), "adapted": [*notebook_compat.adapted, *keras_fit.ADAPTED]}
 
 
 def serve(request_fd: int, reply_fd: int, notebook: str, pending: dict, settings: WorkerSettings) -> None:

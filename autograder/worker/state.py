@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from . import keras_support
+from . import keras_fit
 from .importer import describe_exception, import_student_file
 
 
@@ -65,7 +65,7 @@ class WorkerState:
     def fits(self, source: str):
         if source not in self.histories:
             self.outcome(source)  # importing the file records the fit calls it makes
-        return keras_support.capture or keras_support.FitCapture(0)
+        return keras_fit.capture or keras_fit.FitCapture(0)
 
     def student(self, where: str, fn, *args, **kwargs):
         try:

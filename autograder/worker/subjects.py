@@ -27,7 +27,7 @@ import copy
 import torch
 
 from ..common.signatures import Mapping, map_arguments
-from . import keras_support
+from . import keras_fit, keras_support
 from .arguments import evaluate_arguments
 
 
@@ -129,7 +129,7 @@ def _part_of(value, model) -> bool:
 
 
 def _fitted(state) -> list:
-    capture = keras_support.capture
+    capture = keras_fit.capture
     return [(record.cell, record.model) for record in capture.records] if capture else []
 
 
