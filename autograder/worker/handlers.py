@@ -397,7 +397,7 @@ def handle_values(state, request, arrays):
 def handle_run_script(state, request, arrays):
     """Run a command-line program of the submission as ``__main__`` in its own copy of the submission
     (``scripts.py``): how it ended, what it printed, what it wrote, whether its weight files load."""
-    return scripts.run_script(state.root, request, request.get("settings", {})), {}
+    return scripts.run_script(state.root, request), {}
 
 
 HANDLERS = {

@@ -123,7 +123,12 @@ def folder_name(key: str) -> str:
     return f"{RUNS}/{re.sub(r'[^A-Za-z0-9_.-]', '_', key)[:60] or 'script'}"
 
 
-def run_script(root: Path, request: dict, settings: dict) -> dict:
+def own_settings() -> WorkerSettings:
+    """The worker's settings, which the script's interpreter inherits with the worker's environment."""
+    return WorkerSettings.from_json(os.environ.get("AUTOGRADER_WORKER_SETTINGS"))
+
+
+def run_script(root: Path, request: dict) -> dict:
     """Run ``request["file"]`` in a fresh copy of the submission; the account of the run, as plain data."""
     folder_text = folder_name(request.get("key", "script"))
     folder = root / folder_text
@@ -133,9 +138,9 @@ def run_script(root: Path, request: dict, settings: dict) -> dict:
         return {"ended": "missing", "file": request["file"]}
     before = _snapshot(folder)
     seconds = float(request["seconds"])
-    threads = max(1, int(settings.get("threads", 1)))
+    threads = max(1, own_settings().threads)
     job = {"file": request["file"], "args": [str(a) for a in request.get("args", [])], "steps": int(request["steps"]),
-           "seconds": seconds, "settings": settings}
+           "seconds": seconds}
     read_end, write_end = os.pipe()
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", "AUTOGRADER_SCRIPT": json.dumps(job),
            "AUTOGRADER_SCRIPT_REPORT_FD": str(write_end)}
@@ -239,7 +244,7 @@ def _install(job: dict, root: Path) -> None:
     from .kernel_seed import die_with_parent
     from .share import seed_everything, use_share
 
-    settings = WorkerSettings().with_changes(job.get("settings", {}))
+    settings = own_settings()
     die_with_parent()
     use_share(settings)
     seed_everything(0)
@@ -271,7 +276,7 @@ def _run(job: dict, root: Path) -> dict:
     from .importer import describe_exception, student_frames
     from .training_cap import StopTraining, cap
 
-    threads = max(1, WorkerSettings().with_changes(job.get("settings", {})).threads)
+    threads = max(1, own_settings().threads)
     seconds = float(job["seconds"])
     signal.signal(signal.SIGPROF, _alarm)
     signal.signal(signal.SIGALRM, _alarm)
@@ -312,7 +317,7 @@ def main() -> None:
     os.set_inheritable(report_fd, False)
     import resource
 
-    threads = max(1, WorkerSettings().with_changes(job.get("settings", {})).threads)
+    threads = max(1, own_settings().threads)
     hard = int(float(job["seconds"]) * threads) + 30  # the kernel's own limit, should the timer be ignored
     resource.setrlimit(resource.RLIMIT_CPU, (hard, hard + 5))
     root = Path.cwd().resolve()

@@ -60,13 +60,9 @@ def script_run(ctx, subject: Subject) -> dict:
             raise CheckFailed(f"not run: {spec.script} is missing from the submission")
         steps = step_budget(assignment, subject)
         seconds = script_seconds(assignment, subject, steps)
-        settings = ctx.worker.settings
         header, _ = ctx.link.call(
             "run_script", f"running {command(subject)}", seconds + REPORT_SECONDS, file=spec.script,
             args=list(spec.args), steps=steps, seconds=seconds, key=spec.key, weights=_weight_names(subject),
-            settings={"device": ctx.device, "threads": settings.threads, "nice": settings.nice,
-                      "torchvision_root": settings.torchvision_root,
-                      "gpu_memory_fraction": settings.gpu_memory_fraction},
         )  # fmt: skip
         return {**header, "command": command(subject), "script": spec.script}
 
