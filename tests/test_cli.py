@@ -69,3 +69,21 @@ def test_unknown_assignment_is_a_clear_error():
 def test_starter_check_passes_on_the_committed_starter():
     result = autograder("starter", "cpsc663-ex2", "--check")
     assert result.returncode == 0, result.stdout
+
+
+def test_profile_says_where_a_gradings_seconds_went_and_totals_the_workers_cpu():
+    """``grade --profile``: a row per stage, call and check (wall, the worker's CPU, the grader's), slowest first,
+    and the whole submission's total, in which the stages nest (a check holds its brief training)."""
+    result = autograder("grade", ROOT / "submissions" / "cpsc663-ex2" / "answer-key", "--profile",
+                        "-k", "5.4/AE/constructs or 5.4/AE/brief_training")
+    assert result.returncode == 0, result.stderr
+    rows = {}
+    for line in result.stdout.split("  Profile (", 1)[1].splitlines()[2:]:
+        if match := re.match(r"  (.+?)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)?\s+(\d+)$", line):
+            rows[match[1]] = (float(match[2]), float(match[3]))
+    assert {"the whole submission", "worker start (sandbox, imports)", "check 5.4/AE/brief_training",
+            "check 5.4/AE/constructs"} <= set(rows), rows
+    training = next(label for label in rows if label.startswith("train_predict: training AE"))
+    whole_wall, whole_cpu = rows["the whole submission"]
+    assert 0 < rows[training][1] <= rows["check 5.4/AE/brief_training"][1] <= whole_cpu
+    assert whole_wall == max(wall for wall, _ in rows.values())  # the total comes first

@@ -15,13 +15,17 @@ from ..results import CheckResult, Verdict, submission_name
 from .outcomes import CheckFailed, NotGradable
 from .plan import CheckCase
 
+WHOLE = "the whole submission"  # the profile's total: wall, the worker's CPU over every call, the grader's CPU
+
 INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in your work); "
                   "the course staff have the details")
 
 
 def run_check(ctx, case: CheckCase) -> CheckResult:
+    """One check's result; its wall and CPU time go to the profile (the grader's CPU is this thread's: a batch
+    grades several submissions at once, one per thread)."""
     started, starting = time.monotonic(), ctx.stage_seconds.get("start", 0.0)
-    grader_cpu, worker_cpu = time.process_time(), ctx.link.cpu_seconds
+    grader_cpu, worker_cpu = time.thread_time(), ctx.link.cpu_seconds
     status = None
     try:
         verdict = case.run(ctx)
@@ -39,7 +43,7 @@ def run_check(ctx, case: CheckCase) -> CheckResult:
     ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
     ctx.link.profile[f"check {case.check_id}"] = {
         "wall": round(time.monotonic() - started, 3), "worker_cpu": round(ctx.link.cpu_seconds - worker_cpu, 3),
-        "grader_cpu": round(time.process_time() - grader_cpu, 3), "count": 1}
+        "grader_cpu": round(time.thread_time() - grader_cpu, 3), "count": 1}
     return CheckResult(
         check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,
         points=case.points if verdict.passed else 0.0, passed=verdict.passed, feedback=feedback,
@@ -59,7 +63,7 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
     from .selection import matches
     from .session import grading_session
 
-    started = time.monotonic()
+    started, grader_started = time.monotonic(), time.thread_time()
     result = SubmissionResult(submission=submission_name(path), assignment=assignment_id,
                               selection=selection_text(keyword, public_only))
     try:
@@ -76,11 +80,14 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
             result.notes = list(dict.fromkeys(ctx.notes))
             result.staff_log = list(ctx.staff_log) + [f"the machine was too busy: {b}" for b in ctx.link.busy] + \
                 list(dict.fromkeys(ctx.link.failed_starts))
-            figures_started, figures_cpu = time.monotonic(), time.process_time()
+            figures_started, figures_cpu = time.monotonic(), time.thread_time()
             result.figures = figures_of(ctx)  # made from what measuring kept, after every check
             ctx.add_time("figures", figures_started)
             ctx.link.profile["figures for the feedback page"] = {
-                "wall": time.monotonic() - figures_started, "grader_cpu": time.process_time() - figures_cpu, "count": 1}
+                "wall": time.monotonic() - figures_started, "grader_cpu": time.thread_time() - figures_cpu, "count": 1}
+            ctx.link.profile[WHOLE] = {  # the total, where the stages above nest (a check holds its trainings)
+                "wall": time.monotonic() - started, "worker_cpu": ctx.link.cpu_seconds,
+                "grader_cpu": time.thread_time() - grader_started, "count": 1}
             result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
             result.profile = {label: {k: round(v, 3) if isinstance(v, float) else v for k, v in entry.items()}
                               for label, entry in ctx.link.profile.items()}

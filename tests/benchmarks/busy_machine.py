@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.batch.run import grade_many  # noqa: E402
 from autograder.grading import resources  # noqa: E402
 from autograder.grading.examples import families  # noqa: E402
+from autograder.grading.runner import WHOLE  # noqa: E402
 from tests.benchmarks.batch_throughput import make_class  # noqa: E402
 
 BUSY_LOOP = "while True: pass"
@@ -60,9 +61,9 @@ def _grades(results) -> dict:
 def _measure(paths: list[Path], data_dir, jobs: int) -> dict:
     wall, cpu = time.monotonic(), _cpu()
     results = grade_many(paths, jobs=jobs, device="cpu", data_dir=data_dir)
-    # the grader's own CPU and its children's, and the workers' as their profiles counted it (a worker forked
-    # from a warm template is no child of ours: getrusage does not see it)
-    workers = sum(entry.get("worker_cpu", 0.0) for r in results for entry in r.profile.values())
+    # the grader's own CPU and its children's, and the workers' as each submission's profile totals it (a worker
+    # forked from a warm template, or killed in its sandbox, is no child of ours whose time getrusage sees)
+    workers = sum(r.profile.get(WHOLE, {}).get("worker_cpu", 0.0) for r in results)
     wall, cpu = time.monotonic() - wall, _cpu() - cpu + workers
     return {"wall": round(wall, 1), "cpu": round(cpu, 1), "per_submission": round(wall / len(paths), 2),
             "grades": _grades(results),

@@ -471,10 +471,23 @@ def graded(request, tmp_path_factory) -> dict:
         if new is not None:
             label = what if isinstance(what, str) else f"form-{what[1]}"
             folders[key] = write_submission(chosen, new, out / f"{chosen.family.folder.name}--{chosen.name}--{label}")
-    if folders:
-        graded_ = grade_many(list(folders.values()), jobs=resources.default_jobs("cpu"), device="cpu", data_dir=DATA)
-        results.update(zip(folders, graded_, strict=True))
+    if folders:  # the longest gradings first, so that those graded at once end together
+        order = sorted(folders, key=lambda key: _graded_first(key[0]))
+        graded_ = grade_many([folders[key] for key in order], jobs=resources.default_jobs("cpu"), device="cpu",
+                             data_dir=DATA)
+        results.update(zip(order, graded_, strict=True))
     return results
+
+
+# The families whose notebooks take longest to grade (measured on the fast tier's sample, two at a time: mle-sheet6
+# 39 s, ece4803-hw6 26 s, cpsc663-ex2 19 s, keras-autoencoders 14 s; the sample took 66 s in this order reversed,
+# 50 s in this one)
+GRADED_FIRST = ("mle-sheet6", "ece4803-hw6")
+
+
+def _graded_first(label: str) -> int:
+    family = label.split("/")[0]
+    return GRADED_FIRST.index(family) if family in GRADED_FIRST else len(GRADED_FIRST)
 
 
 def _assert_same_grade(chosen, what, graded):
