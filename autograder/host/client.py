@@ -264,12 +264,9 @@ class Worker:
         self._request_fd = self._reply_fd = None
 
     def close(self) -> None:
-        if self.alive:
-            try:
-                protocol.write_message(self._request_fd, {"op": "exit"})
-                self.process.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """End the worker once its submission is graded. Killed, not asked to exit: nothing it would do on the way
+        out is needed, and its interpreter's finalisation (torch, a notebook's kernel shut down) kept each grading
+        waiting about 0.9 s (measured with cProfile on a cold grading of cpsc663-ex2's answer key)."""
         self.kill()
         self.process = None
         if self.uid_claim is not None:

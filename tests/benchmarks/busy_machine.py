@@ -12,7 +12,8 @@ time of the grader and everything it started, the batch's seconds per
 submission against the cold grading's (the aim: 0.35 or less on two idle
 cores), and for the loaded runs the slowdown against the fair-share slowdown
 (the CPU the grading needed, at the share of the cores its threads get among
-the others'). Exits 1 when any grade differs between the two runs, naming it.
+the others'). Exits 1 when any grade differs between the two runs, or from the expected grade of the example a
+submission copies (correct ones at full marks), naming it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.batch.run import grade_many  # noqa: E402
 from autograder.grading import resources  # noqa: E402
-from autograder.grading.examples import families  # noqa: E402
+from autograder.grading.examples import differences, families  # noqa: E402
 from autograder.grading.runner import WHOLE  # noqa: E402
 from tests.benchmarks.batch_throughput import make_class  # noqa: E402
 
@@ -58,16 +59,18 @@ def _grades(results) -> dict:
         c.check_id for c in r.not_gradable()), r.error) for r in results}
 
 
-def _measure(paths: list[Path], data_dir, jobs: int) -> dict:
+def _measure(paths: list[Path], data_dir, jobs: int, family, examples: list[str]) -> dict:
     wall, cpu = time.monotonic(), _cpu()
     results = grade_many(paths, jobs=jobs, device="cpu", data_dir=data_dir)
+    wrong = [f"{r.submission}: " + "; ".join(problems) for r, example in zip(results, examples, strict=True)
+             if (problems := differences(r, family, family.examples[example]["fails"]))]
     # the grader's own CPU and its children's, and the workers' as each submission's profile totals it (a worker
     # forked from a warm template, or killed in its sandbox, is no child of ours whose time getrusage sees)
     workers = sum(r.profile.get(WHOLE, {}).get("worker_cpu", 0.0) for r in results)
     wall, cpu = time.monotonic() - wall, _cpu() - cpu + workers
     return {"wall": round(wall, 1), "cpu": round(cpu, 1), "per_submission": round(wall / len(paths), 2),
             "grades": _grades(results),
-            "workers": sorted({json.dumps(r.worker, sort_keys=True) for r in results})}
+            "workers": sorted({json.dumps(r.worker, sort_keys=True) for r in results}), "not_expected": wrong}
 
 
 class Load:
@@ -91,14 +94,16 @@ def run_family(name: str, count: int, data_dir) -> dict:
     family = next(f for f in families(ROOT / "submissions") if f.folder.name == name)
     jobs = resources.default_jobs("cpu")
     with tempfile.TemporaryDirectory() as scratch:
-        made = [path for path, _ in make_class(Path(scratch), count, name)]
-        cold = [family.folder / "answer-key"]
+        made, examples = zip(*make_class(Path(scratch), count, name), strict=True)
+        runs = {"cold": ([family.folder / "answer-key"], ["answer-key"]), "batch": (list(made), list(examples))}
         figures = {"family": name, "count": count, "jobs": jobs}
-        figures["alone"] = {"cold": _measure(cold, data_dir, 1), "batch": _measure(made, data_dir, jobs)}
+        figures["alone"] = {run: _measure(paths, data_dir, 1 if run == "cold" else jobs, family, names)
+                            for run, (paths, names) in runs.items()}
         with Load():
-            figures["loaded"] = {"cold": _measure(cold, data_dir, 1),
-                                 "batch": _measure(made, data_dir, resources.default_jobs("cpu"))}
-    differ = []
+            figures["loaded"] = {run: _measure(paths, data_dir, 1 if run == "cold" else resources.default_jobs("cpu"),
+                                               family, names) for run, (paths, names) in runs.items()}
+    differ = [f"{name} {state} {run}: not the example's expected grade: {wrong}" for state in ("alone", "loaded")
+              for run in ("cold", "batch") for wrong in figures[state][run]["not_expected"]]
     for run in ("cold", "batch"):
         alone, loaded = figures["alone"][run]["grades"], figures["loaded"][run]["grades"]
         differ += [f"{name} {run} {s}: alone {alone[s]}, loaded {loaded.get(s)}"
@@ -128,7 +133,8 @@ def report(figures: dict) -> str:
         alone, loaded = figures["alone"][run], figures["loaded"][run]
         slowdown, fair = loaded["wall"] / max(alone["wall"], 1e-9), _fair(alone, loaded)
         lines.append(f"  {run}: loaded/alone {slowdown:.2f}x, fair share {fair:.2f}x, ratio {slowdown / fair:.2f}")
-    lines += [f"  DIFFERENT GRADE: {d}" for d in figures["differ"]] or ["  grades identical alone and loaded"]
+    lines += [f"  DIFFERENT GRADE: {d}" for d in figures["differ"]] or [
+        "  grades identical alone and loaded, each the expected grade of the example it copies"]
     return "\n".join(lines)
 
 
