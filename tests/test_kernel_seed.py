@@ -101,6 +101,7 @@ def test_a_cell_over_its_time_limit_is_interrupted_in_a_forked_kernel_and_the_ne
     assert forked["outputs"][2] == ["27000000.0"]  # torch computes in the kernel though the worker used OpenMP
 
 
+@pytest.mark.slow  # 7-9 s (a new interpreter imports torch): the fallback path, in the full tier (tox -e full)
 def test_without_its_seed_the_kernel_starts_as_a_new_interpreter():
     gone = _run("seed-gone")
     assert not gone["kernel_pid_is_seed"]
