@@ -47,8 +47,14 @@ def test_threads_are_sized_to_the_cores_free_now_and_wait_passively_on_a_busy_ma
     assert half.threads == 2 and not half.passive_wait
 
 
-def test_the_machine_is_read_as_it_is():
-    assert 1 <= resources.available_cores() <= (os.cpu_count() or 1)
+def test_the_machine_is_read_as_it_is(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(resources, "cgroup_quota", lambda: None)
+    assert resources.available_cores() == 4  # the cores this process may run on
+    monkeypatch.setattr(resources, "cgroup_quota", lambda: 2.5)
+    assert resources.available_cores() == 2  # within its cgroup's quota, whole cores
+    monkeypatch.setattr(resources, "cgroup_quota", lambda: 0.5)
+    assert resources.available_cores() == 1  # one at least
     assert resources.running_elsewhere(samples=2, interval=0.0) >= 0
 
 

@@ -1,6 +1,6 @@
 """The worker's side of the channel: read a request, run its operation (``handlers.HANDLERS``), answer with plain
-data, until told to exit. A failure of the student's code, a missing file or name, and the worker's own fault are
-each told as such."""
+data, until the grader closes the channel or kills the worker. A failure of the student's code, a missing file or
+name, and the worker's own fault are each told as such."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def close_quietly(*fds: int) -> None:
 
 
 def serve(state: WorkerState, request_fd: int, reply_fd: int, special=None) -> None:
-    """Answer requests until told to exit or the channel closes.
+    """Answer requests until the channel closes (the grader kills the worker once its submission is graded).
 
     ``special(request)`` may take an op the handlers do not know: it returns a reply to send, or
     ``False`` to stop serving (the channel has been handed on).
@@ -46,8 +46,6 @@ def serve(state: WorkerState, request_fd: int, reply_fd: int, special=None) -> N
         try:
             request, arrays = read_message(request_fd)
         except ChannelClosed:
-            return
-        if request.get("op") == "exit":
             return
         if special is not None and request.get("op") not in HANDLERS:
             reply = special(request)

@@ -19,6 +19,7 @@ submission copies (correct ones at full marks), naming it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -97,11 +98,11 @@ def run_family(name: str, count: int, data_dir) -> dict:
         made, examples = zip(*make_class(Path(scratch), count, name), strict=True)
         runs = {"cold": ([family.folder / "answer-key"], ["answer-key"]), "batch": (list(made), list(examples))}
         figures = {"family": name, "count": count, "jobs": jobs}
-        figures["alone"] = {run: _measure(paths, data_dir, 1 if run == "cold" else jobs, family, names)
-                            for run, (paths, names) in runs.items()}
-        with Load():
-            figures["loaded"] = {run: _measure(paths, data_dir, 1 if run == "cold" else resources.default_jobs("cpu"),
-                                               family, names) for run, (paths, names) in runs.items()}
+        for state in ("alone", "loaded"):
+            with Load() if state == "loaded" else contextlib.nullcontext():
+                batch_jobs = jobs if state == "alone" else resources.default_jobs("cpu")  # sized to the load
+                figures[state] = {run: _measure(paths, data_dir, 1 if run == "cold" else batch_jobs, family, names)
+                                  for run, (paths, names) in runs.items()}
     differ = [f"{name} {state} {run}: not the example's expected grade: {wrong}" for state in ("alone", "loaded")
               for run in ("cold", "batch") for wrong in figures[state][run]["not_expected"]]
     for run in ("cold", "batch"):
