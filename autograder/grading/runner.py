@@ -21,6 +21,15 @@ INTERNAL_ERROR = ("the grader itself failed on this check (not a fault found in 
                   "the course staff have the details")
 
 
+def _spent(started: float, grader_started: float, worker_cpu: float | None = None) -> dict:
+    """A profile row from its start marks (``time.monotonic()``, ``time.thread_time()``): wall, the grader's CPU
+    and, where the row has calls to the worker, their CPU. ``grade`` rounds every row once at the end."""
+    entry = {"wall": time.monotonic() - started, "grader_cpu": time.thread_time() - grader_started, "count": 1}
+    if worker_cpu is not None:
+        entry["worker_cpu"] = worker_cpu
+    return entry
+
+
 def run_check(ctx, case: CheckCase) -> CheckResult:
     """One check's result; its wall and CPU time go to the profile (the grader's CPU is this thread's: a batch
     grades several submissions at once, one per thread)."""
@@ -41,9 +50,7 @@ def run_check(ctx, case: CheckCase) -> CheckResult:
         feedback = f"{feedback.rstrip()}{'' if feedback.rstrip().endswith(('.', '!', '?')) else '.'} {case.hint}"
     seconds = time.monotonic() - started - (ctx.stage_seconds.get("start", 0.0) - starting)
     ctx.stage_seconds[case.stage] = ctx.stage_seconds.get(case.stage, 0.0) + seconds
-    ctx.link.profile[f"check {case.check_id}"] = {
-        "wall": round(time.monotonic() - started, 3), "worker_cpu": round(ctx.link.cpu_seconds - worker_cpu, 3),
-        "grader_cpu": round(time.thread_time() - grader_cpu, 3), "count": 1}
+    ctx.link.profile[f"check {case.check_id}"] = _spent(started, grader_cpu, ctx.link.cpu_seconds - worker_cpu)
     return CheckResult(
         check_id=case.check_id, title=case.title, problem=case.problem, max_points=case.points,
         points=case.points if verdict.passed else 0.0, passed=verdict.passed, feedback=feedback,
@@ -83,11 +90,9 @@ def grade(path, *, assignment_id=None, data_dir=None, device="auto", public_only
             figures_started, figures_cpu = time.monotonic(), time.thread_time()
             result.figures = figures_of(ctx)  # made from what measuring kept, after every check
             ctx.add_time("figures", figures_started)
-            ctx.link.profile["figures for the feedback page"] = {
-                "wall": time.monotonic() - figures_started, "grader_cpu": time.thread_time() - figures_cpu, "count": 1}
-            ctx.link.profile[WHOLE] = {  # the total, where the stages above nest (a check holds its trainings)
-                "wall": time.monotonic() - started, "worker_cpu": ctx.link.cpu_seconds,
-                "grader_cpu": time.thread_time() - grader_started, "count": 1}
+            ctx.link.profile["figures for the feedback page"] = _spent(figures_started, figures_cpu)
+            # the total, where the stages above nest (a check holds its trainings)
+            ctx.link.profile[WHOLE] = _spent(started, grader_started, ctx.link.cpu_seconds)
             result.stage_seconds = {k: round(v, 3) for k, v in ctx.stage_seconds.items()}
             result.profile = {label: {k: round(v, 3) if isinstance(v, float) else v for k, v in entry.items()}
                               for label, entry in ctx.link.profile.items()}

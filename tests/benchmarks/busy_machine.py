@@ -100,7 +100,7 @@ def run_family(name: str, count: int, data_dir) -> dict:
         figures = {"family": name, "count": count, "jobs": jobs}
         for state in ("alone", "loaded"):
             with Load() if state == "loaded" else contextlib.nullcontext():
-                batch_jobs = jobs if state == "alone" else resources.default_jobs("cpu")  # sized to the load
+                batch_jobs = resources.default_jobs("cpu")  # sized to the load, as the CLI sizes it
                 figures[state] = {run: _measure(paths, data_dir, 1 if run == "cold" else batch_jobs, family, names)
                                   for run, (paths, names) in runs.items()}
     differ = [f"{name} {state} {run}: not the example's expected grade: {wrong}" for state in ("alone", "loaded")
